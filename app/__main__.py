@@ -1,0 +1,3 @@
+from app.cli import cli
+
+cli(prog_name="python -m app")

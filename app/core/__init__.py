@@ -1,0 +1,1 @@
+"""The kernel every module stands on: configuration, database, API helpers and services."""

@@ -1,0 +1,117 @@
+"""Settings shared by the whole application."""
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, IPvAnyNetwork, model_validator
+from pydantic_settings import NoDecode
+
+from app.core.configs.base import BaseConfig
+
+# Used outside production when SECRET_KEY is not set; production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0123456789"  # noqa: S105
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {
+        DEV_SECRET_KEY,
+        "change-me",
+        "changeme",
+        "secret",
+        "secret-key",
+        "your-secret-key",
+        "please-change-this-secret-key-to-a-long-random-string",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class AppEnv(StrEnum):
+    LOCAL = "local"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(SystemExit):
+    """A setting makes the application unsafe to start; the message is printed as one line."""
+
+
+class AppConfig(BaseConfig):
+    PROJECT_NAME: str = "FastAPI Modular Monolith"
+    APP_ENV: AppEnv = AppEnv.LOCAL
+    APP_URL: str = "http://127.0.0.1:8000"
+    SECRET_KEY: str = ""
+    DEBUG: bool = False
+
+    DATABASE_URL: str = "sqlite+aiosqlite:///./var/app.db"
+    DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
+    DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    DATABASE_CONNECT_TIMEOUT: float = Field(default=5.0, gt=0)
+    DATABASE_ECHO: bool = False
+
+    REDIS_URL: str = ""
+
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = False
+    SMTP_SSL: bool = False
+    SMTP_TIMEOUT: float = Field(default=10.0, gt=0)
+    MAIL_FROM: str = "no-reply@example.com"
+
+    RATE_LIMITER_ENABLED: bool = True
+    TRUSTED_PROXIES: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1)
+    REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1)
+    RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=60, ge=1)
+
+    LOG_LEVEL: str = "INFO"
+    LOG_JSON: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_trusted_proxies(cls, data: dict[str, object]) -> dict[str, object]:
+        raw = data.get("TRUSTED_PROXIES") if isinstance(data, dict) else None
+        if isinstance(raw, str):
+            data["TRUSTED_PROXIES"] = [item.strip() for item in raw.split(",") if item.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _default_secret_key(self) -> Self:
+        if not self.SECRET_KEY and self.APP_ENV is not AppEnv.PRODUCTION:
+            self.SECRET_KEY = DEV_SECRET_KEY
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV is AppEnv.PRODUCTION
+
+    @property
+    def uses_dev_secret_key(self) -> bool:
+        return self.SECRET_KEY == DEV_SECRET_KEY
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def log_json(self) -> bool:
+        return self.is_production if self.LOG_JSON is None else self.LOG_JSON
+
+    def check_startup(self) -> None:
+        """Refuse to start in production with a secret key anyone could guess."""
+        if not self.is_production:
+            return
+        key = self.SECRET_KEY
+        if not key:
+            problem = "is not set"
+        elif key.lower() in PLACEHOLDER_SECRET_KEYS:
+            problem = "is a known placeholder"
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            problem = f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+        else:
+            return
+        hint = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        raise ConfigurationError(
+            f"Refusing to start in production: SECRET_KEY {problem}; set a random one, e.g. {hint}"
+        )

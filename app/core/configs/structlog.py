@@ -1,0 +1,74 @@
+"""structlog set-up: JSON lines in production, coloured console locally, secrets redacted.
+
+Standard-library records (uvicorn, SQLAlchemy, taskiq) go through the same processors.
+"""
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from app.core.configs.app import AppConfig
+
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|authori[sz]ation|cookie|api[_-]?key|credential", re.IGNORECASE
+)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, MutableMapping):
+        return {
+            key: REDACTED if _SECRET_KEY.search(str(key)) else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(item) for item in value]
+    return value
+
+
+def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """Replace the value of any key that looks like a secret, however deep it sits."""
+    return _redact(event_dict)  # type: ignore[no-any-return]
+
+
+def configure_logging(config: AppConfig) -> None:
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
+    renderer: Processor
+    if config.log_json:
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(structlog.processors.dict_tracebacks)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(config.LOG_LEVEL.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    # Our middleware writes the access log, with the route template and request id.
+    logging.getLogger("uvicorn.access").disabled = True

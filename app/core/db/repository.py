@@ -1,0 +1,171 @@
+"""``BaseRepository``: the CRUD and list queries every model gets for free.
+
+Repositories flush; services commit. Every method takes the session explicitly so one service
+can combine several repositories in one transaction.
+"""
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
+
+import pydantic
+from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.db.model import BaseModel, SoftDeleteMixin
+from app.core.db.params import FilterParam, ListParams, PaginatedResult, SortParam
+from app.core.db.types import utcnow
+from app.core.exceptions import InvalidListParams
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@lru_cache(maxsize=64)
+def _adapter(python_type: type) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(python_type)
+
+
+def coerce_value(python_type: type, value: Any) -> Any:
+    """Convert a query-string value to ``python_type``; raise ``ValueError`` when it can't be."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        coerced = _adapter(python_type).validate_python(value)
+    except pydantic.ValidationError as error:
+        raise ValueError(error.errors()[0]["msg"]) from None
+    if isinstance(coerced, int) and not INT64_MIN <= coerced <= INT64_MAX:
+        raise ValueError("number is out of range")
+    return coerced
+
+
+class BaseRepository(Generic[ModelT]):
+    """Generic data access for one model; subclasses set ``model`` and add their own queries."""
+
+    model: type[ModelT]
+
+    @property
+    def soft_deletes(self) -> bool:
+        return issubclass(self.model, SoftDeleteMixin)
+
+    def select(self, *, with_deleted: bool = False) -> Select[ModelT]:
+        """A ``SELECT`` of the model that hides soft-deleted rows unless asked."""
+        stmt = select(self.model)
+        if self.soft_deletes and not with_deleted:
+            stmt = stmt.where(self._attribute("deleted_at").is_(None))
+        return stmt
+
+    async def get(
+        self, db: AsyncSession, model_id: int, *, with_deleted: bool = False
+    ) -> ModelT | None:
+        if not INT64_MIN <= model_id <= INT64_MAX:
+            return None
+        stmt = self.select(with_deleted=with_deleted).where(self._attribute("id") == model_id)
+        return (await db.execute(stmt)).scalar_one_or_none()
+
+    async def get_by(
+        self, db: AsyncSession, *, with_deleted: bool = False, **criteria: Any
+    ) -> ModelT | None:
+        """The single row whose columns equal ``criteria``, or ``None``."""
+        stmt = self.select(with_deleted=with_deleted).filter_by(**criteria)
+        return (await db.execute(stmt.limit(2))).scalars().one_or_none()
+
+    async def create(self, db: AsyncSession, data: Mapping[str, Any]) -> ModelT:
+        instance = self.model(**data)
+        db.add(instance)
+        await db.flush()
+        return instance
+
+    async def update(self, db: AsyncSession, instance: ModelT, data: Mapping[str, Any]) -> ModelT:
+        mapped = inspect(self.model).attrs
+        for key, value in data.items():
+            if key not in mapped:
+                raise AttributeError(f"{self.model.__name__} has no mapped attribute {key!r}")
+            setattr(instance, key, value)
+        await db.flush()
+        return instance
+
+    async def delete(self, db: AsyncSession, instance: ModelT, *, hard: bool = False) -> None:
+        """Soft delete when the model supports it, unless ``hard`` is asked for."""
+        if self.soft_deletes and not hard:
+            instance.deleted_at = utcnow()  # type: ignore[attr-defined]
+        else:
+            await db.delete(instance)
+        await db.flush()
+
+    async def count(
+        self,
+        db: AsyncSession,
+        filters: Sequence[FilterParam] | None = None,
+        *,
+        with_deleted: bool = False,
+    ) -> int:
+        stmt = select(func.count()).select_from(self.model)
+        if self.soft_deletes and not with_deleted:
+            stmt = stmt.where(self._attribute("deleted_at").is_(None))
+        stmt = stmt.where(*self._conditions(filters or ()))
+        return (await db.execute(stmt)).scalar_one()
+
+    async def get_list(
+        self, db: AsyncSession, params: ListParams, *, with_deleted: bool = False
+    ) -> PaginatedResult[ModelT]:
+        """One page of rows, sorted and filtered as ``params`` says, with the total count."""
+        conditions = self._conditions(params.filters or ())
+        order_by = self._order_by(params.sort or ())
+        total = await self.count(db, params.filters, with_deleted=with_deleted)
+        items: list[ModelT] = []
+        if total > params.offset:
+            stmt = (
+                self.select(with_deleted=with_deleted)
+                .where(*conditions)
+                .order_by(*order_by)
+                .offset(params.offset)
+                .limit(params.per_page)
+            )
+            items = list((await db.execute(stmt)).scalars())
+        return PaginatedResult(items=items, total=total, page=params.page, per_page=params.per_page)
+
+    async def commit(self, db: AsyncSession) -> None:
+        await db.commit()
+
+    def _attribute(self, name: str, param: str = "field") -> InstrumentedAttribute[Any]:
+        if name not in inspect(self.model).columns:
+            raise InvalidListParams(param, f"unknown field {name!r}")
+        attribute: InstrumentedAttribute[Any] = getattr(self.model, name)
+        return attribute
+
+    def _python_type(self, name: str) -> type:
+        try:
+            python_type: type = inspect(self.model).columns[name].type.python_type
+        except NotImplementedError:
+            return str
+        return python_type
+
+    def _conditions(self, filters: Sequence[FilterParam]) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        for item in filters:
+            attribute = self._attribute(item.field, "filters")
+            python_type = self._python_type(item.field)
+            try:
+                if item.is_membership:
+                    values = [coerce_value(python_type, value) for value in item.value]
+                    conditions.append(attribute.in_(values))
+                else:
+                    conditions.append(attribute == coerce_value(python_type, item.value))
+            except ValueError as error:
+                raise InvalidListParams(
+                    "filters", f"invalid value for {item.field!r}: {error}"
+                ) from None
+        return conditions
+
+    def _order_by(self, sort: Sequence[SortParam]) -> list[ColumnElement[Any]]:
+        order_by: list[ColumnElement[Any]] = []
+        for item in sort:
+            attribute = self._attribute(item.field, "sort")
+            order_by.append(attribute.desc() if item.order == "desc" else attribute.asc())
+        if not any(item.field == "id" for item in sort):
+            # A unique tie-breaker keeps pages stable when sort values repeat.
+            order_by.append(self._attribute("id").asc())
+        return order_by

@@ -1,0 +1,121 @@
+"""The engine and session factory, opened by the lifespan and closed on shutdown."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from app.core.configs import AppConfig, app_config
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """Make SQLite behave: foreign keys, WAL, a busy timeout and working SAVEPOINTs.
+
+    pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's documented recipe hands
+    transaction control back to SQLAlchemy.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_engine(config: AppConfig, *, url: str | None = None, pooled: bool = True) -> AsyncEngine:
+    """An async engine for ``url`` (default ``DATABASE_URL``) with settings fit for the backend.
+
+    ``pooled=False`` opens a fresh connection each time (migrations, one-off scripts).
+    """
+    db_url = make_url(url or config.DATABASE_URL)
+    options: dict[str, Any] = {"echo": config.DATABASE_ECHO}
+    if db_url.get_backend_name() == "sqlite":
+        if db_url.database and db_url.database != ":memory:":
+            Path(db_url.database).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        connect_timeout = max(1, round(config.DATABASE_CONNECT_TIMEOUT))
+        options["connect_args"] = {"connect_timeout": connect_timeout}
+        if pooled:
+            options |= {
+                "pool_size": config.DATABASE_POOL_SIZE,
+                "max_overflow": config.DATABASE_MAX_OVERFLOW,
+                # Replace connections a restarted server closed instead of failing a request.
+                "pool_pre_ping": True,
+                "pool_timeout": config.DATABASE_CONNECT_TIMEOUT,
+            }
+    if not pooled:
+        options["poolclass"] = NullPool
+    engine = create_async_engine(db_url, **options)
+    if db_url.get_backend_name() == "sqlite":
+        _prepare_sqlite(engine)
+    return engine
+
+
+class Database:
+    """Owns the engine; ``connect`` at startup, ``disconnect`` at shutdown."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self._config = config
+        self._engine: AsyncEngine | None = None
+        self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("The database is not connected; is the lifespan running?")
+        return self._engine
+
+    def connect(self) -> None:
+        if self._engine is None:
+            self._engine = create_engine(self._config)
+            self._sessionmaker = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    async def disconnect(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = None
+        self._sessionmaker = None
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessionmaker is None:
+            raise RuntimeError("The database is not connected; is the lifespan running?")
+        return self._sessionmaker
+
+    @sessionmaker.setter
+    def sessionmaker(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        """Hand out sessions from ``factory`` (tests bind one to a rolled-back transaction)."""
+        self._sessionmaker = factory
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1``; raises when the database does not answer."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+
+database = Database(app_config)
+
+
+async def get_db_session() -> AsyncIterator[AsyncSession]:
+    """A session per request; whatever the service did not commit is rolled back."""
+    async with database.session() as session:
+        yield session

@@ -1,0 +1,7 @@
+"""Every module's models, imported so Alembic's autogenerate sees them. Add new modules here."""
+
+from app.core.db import BaseModel
+
+metadata = BaseModel.metadata
+
+__all__ = ["metadata"]

@@ -1,0 +1,35 @@
+"""The ASGI application: ``app.main:app``."""
+
+from fastapi import FastAPI
+
+from app.core.api import health
+from app.core.api.docs import add_docs
+from app.core.api.errors import register_error_handlers
+from app.core.api.middleware import RequestContextMiddleware
+from app.core.api.responses import ErrorResponse
+from app.core.configs import AppConfig, app_config
+from app.core.configs.structlog import configure_logging
+from app.core.lifespan import lifespan
+from app.core.routers import api_router
+
+
+def create_app(config: AppConfig = app_config) -> FastAPI:
+    config.check_startup()
+    configure_logging(config)
+    app = FastAPI(
+        title=config.PROJECT_NAME,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        responses={422: {"model": ErrorResponse, "description": "Invalid request"}},
+    )
+    app.add_middleware(RequestContextMiddleware)
+    register_error_handlers(app)
+    add_docs(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,68 @@
+"""Shared fixtures: one app and one set of tables per run, one rolled-back transaction per test."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import app.core.models
+import tests.core.models  # noqa: F401  (test-only tables)
+from app.core.configs import app_config
+from app.core.db import BaseModel, database
+from app.main import create_app
+from tests.core.routes import router as test_router
+from tests.services import unreachable_services
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    down = unreachable_services(app_config.DATABASE_URL, app_config.REDIS_URL)
+    if down:
+        pytest.exit(
+            f"Not reachable: {', '.join(down)}. Start them (`docker compose up -d db redis`, "
+            "or your system's services) or run `make test-embedded` to use the embedded backends.",
+            returncode=3,
+        )
+
+
+@pytest.fixture(scope="session")
+async def app() -> AsyncIterator[FastAPI]:
+    application = create_app()
+    application.include_router(test_router)
+    async with LifespanManager(application):
+        async with database.engine.begin() as connection:
+            await connection.run_sync(BaseModel.metadata.drop_all)
+            await connection.run_sync(BaseModel.metadata.create_all)
+        yield application
+        async with database.engine.begin() as connection:
+            await connection.run_sync(BaseModel.metadata.drop_all)
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    The application's own sessions join the same transaction, so what a request commits is
+    visible to the test and gone afterwards. Commits inside become SAVEPOINT releases.
+    """
+    original = database.sessionmaker
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        database.sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            async with database.session() as session:
+                yield session
+        finally:
+            database.sessionmaker = original
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def client(app: FastAPI, db: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

@@ -1,0 +1,134 @@
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.core.models import Widget, WidgetKind
+from tests.schemas import ERROR_SCHEMA, paginated_schema, validator
+
+WIDGET_ITEM = {
+    "id": {"type": "integer"},
+    "name": {"type": "string"},
+    "size": {"type": "integer"},
+}
+
+
+async def seed(db: AsyncSession, count: int = 5) -> list[Widget]:
+    rows = [
+        Widget(name=f"w{index:02d}", size=index % 3, kind=WidgetKind.GEAR) for index in range(count)
+    ]
+    db.add_all(rows)
+    await db.commit()
+    return rows
+
+
+async def test_list_page_shape_sort_and_pagination(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    await seed(db)
+
+    response = await client.get("/test/widgets?sort=size:desc,name:asc&page=1&per_page=3")
+
+    assert response.status_code == 200
+    body = response.json()
+    schema = validator(paginated_schema(WIDGET_ITEM))
+    assert schema.validate(body), schema.errors
+    assert [item["name"] for item in body["items"]] == ["w02", "w01", "w04"]
+    assert (body["total"], body["page"], body["per_page"], body["pages"]) == (5, 1, 3, 2)
+
+
+async def test_list_membership_and_equality_filters(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    rows = await seed(db)
+
+    response = await client.get(
+        "/test/widgets",
+        params={"filters": f"id:[{rows[0].id}, {rows[1].id},{rows[3].id}],size:0", "sort": "id"},
+    )
+
+    assert response.status_code == 200
+    assert [item["name"] for item in response.json()["items"]] == ["w00", "w03"]
+
+
+async def test_list_without_parameters_uses_defaults(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    await seed(db, 3)
+
+    body = (await client.get("/test/widgets")).json()
+
+    assert (body["page"], body["per_page"], body["total"]) == (1, 20, 3)
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ({"sort": "secret:asc"}, "sort"),
+        ({"sort": "name:sideways"}, "sort"),
+        ({"sort": "name:asc,name:desc"}, "sort"),
+        ({"sort": ",".join(["id"] * 3000)}, "sort"),
+        ({"sort": "id:asc," * 6 + "id"}, "sort"),
+        ({"filters": "secret:1"}, "filters"),
+        ({"filters": "id:[1,2"}, "filters"),
+        ({"filters": "id:1,2]"}, "filters"),
+        ({"filters": "id:[[1]]"}, "filters"),
+        ({"filters": "id"}, "filters"),
+        ({"filters": ":5"}, "filters"),
+        ({"filters": "size:abc"}, "filters"),
+        ({"filters": "size:99999999999999999999999999"}, "filters"),
+        ({"filters": "kind:sprocket"}, "filters"),
+        ({"filters": "created_at:not-a-date"}, "filters"),
+        ({"filters": "id:[" + ",".join(["1"] * 101) + "]"}, "filters"),
+        ({"filters": ",".join(["size:1"] * 11)}, "filters"),
+        ({"filters": "name:a\x00b"}, "filters"),
+        ({"page": "0"}, "page"),
+        ({"page": "-1"}, "page"),
+        ({"page": "abc"}, "page"),
+        ({"page": "1" * 40}, "page"),
+        ({"per_page": "0"}, "per_page"),
+        ({"per_page": "101"}, "per_page"),
+        ({"per_page": "1.5"}, "per_page"),
+    ],
+)
+async def test_malformed_list_parameters_are_422_naming_the_parameter(
+    client: httpx.AsyncClient, query: dict[str, str], param: str
+) -> None:
+    response = await client.get("/test/widgets", params=query)
+
+    assert response.status_code == 422, response.text
+    body = response.json()
+    schema = validator(ERROR_SCHEMA)
+    assert schema.validate(body), schema.errors
+    assert ["query", param] in [error["loc"] for error in body["detail"]]
+
+
+async def test_unknown_field_message_lists_the_allowed_fields(client: httpx.AsyncClient) -> None:
+    response = await client.get("/test/widgets", params={"sort": "password"})
+
+    message = response.json()["detail"][0]["msg"]
+    assert "password" in message
+    assert "id, name, size, created_at" in message
+
+
+async def test_base_builder_parses_without_whitelist(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/test/any-list", params={"sort": "a:desc, b", "filters": "x:[1,2], y:z", "page": 2}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "page": 2,
+        "per_page": 20,
+        "sort": [{"field": "a", "order": "desc"}, {"field": "b", "order": "asc"}],
+        "filters": [{"field": "x", "value": ["1", "2"]}, {"field": "y", "value": "z"}],
+    }
+
+
+async def test_empty_membership_list_matches_nothing(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    await seed(db, 2)
+
+    body = (await client.get("/test/widgets", params={"filters": "id:[]"})).json()
+
+    assert (body["items"], body["total"]) == ([], 0)

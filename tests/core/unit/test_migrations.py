@@ -1,0 +1,59 @@
+"""Migrations run from a clean process, as ``alembic`` on the command line would."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.core.configs import app_config
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def alembic(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def scratch_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the configured kind."""
+    url = make_url(app_config.DATABASE_URL)
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+        return
+    name = f"{url.database}_migrations"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_upgrade_check_and_downgrade_on_an_empty_database(scratch_database_url: str) -> None:
+    upgrade = alembic("upgrade", "head", url=scratch_database_url)
+    assert upgrade.returncode == 0, upgrade.stderr
+
+    check = alembic("check", url=scratch_database_url)
+    assert check.returncode == 0, check.stderr + check.stdout
+
+    downgrade = alembic("downgrade", "base", url=scratch_database_url)
+    assert downgrade.returncode == 0, downgrade.stderr

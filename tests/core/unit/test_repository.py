@@ -1,0 +1,255 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import BaseRepository, FilterParam, ListParams, SortParam
+from app.core.exceptions import InvalidListParams
+from tests.core.models import SoftWidget, Widget, WidgetKind
+
+
+class WidgetRepository(BaseRepository[Widget]):
+    model = Widget
+
+
+class SoftWidgetRepository(BaseRepository[SoftWidget]):
+    model = SoftWidget
+
+
+widgets = WidgetRepository()
+soft_widgets = SoftWidgetRepository()
+
+
+async def make_widgets(db: AsyncSession) -> list[Widget]:
+    rows = [
+        ("alpha", 3, WidgetKind.GEAR),
+        ("bravo", 1, WidgetKind.SPRING),
+        ("charlie", 3, WidgetKind.BOLT),
+        ("delta", 2, WidgetKind.GEAR),
+        ("echo", 5, WidgetKind.SPRING),
+    ]
+    return [
+        await widgets.create(db, {"name": name, "size": size, "kind": kind})
+        for name, size, kind in rows
+    ]
+
+
+async def test_create_and_get_round_trip(db: AsyncSession) -> None:
+    created = await widgets.create(db, {"name": "gizmo", "size": 7, "kind": WidgetKind.BOLT})
+    db.expunge_all()
+
+    fetched = await widgets.get(db, created.id)
+
+    assert fetched is not None
+    assert fetched.to_dict() == {
+        "id": created.id,
+        "name": "gizmo",
+        "size": 7,
+        "kind": WidgetKind.BOLT,
+        "active": True,
+        "created_at": fetched.created_at,
+        "updated_at": fetched.updated_at,
+    }
+
+
+async def test_timestamps_come_back_aware_utc(db: AsyncSession) -> None:
+    created = await widgets.create(db, {"name": "clock", "size": 1, "kind": WidgetKind.GEAR})
+    db.expunge_all()
+
+    fetched = await widgets.get(db, created.id)
+
+    assert fetched is not None
+    assert fetched.created_at.tzinfo is not None
+    assert fetched.created_at.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - fetched.created_at) < timedelta(minutes=1)
+
+
+async def test_get_unknown_or_out_of_range_id_is_none(db: AsyncSession) -> None:
+    assert await widgets.get(db, 987654) is None
+    assert await widgets.get(db, 2**70) is None
+
+
+async def test_update_changes_fields_and_updated_at(db: AsyncSession) -> None:
+    widget = await widgets.create(db, {"name": "old", "size": 1, "kind": WidgetKind.GEAR})
+    before = widget.updated_at
+
+    await widgets.update(db, widget, {"name": "new"})
+    db.expunge_all()
+    fetched = await widgets.get(db, widget.id)
+
+    assert fetched is not None
+    assert fetched.name == "new"
+    assert fetched.updated_at >= before
+
+
+async def test_update_refuses_unknown_attribute(db: AsyncSession) -> None:
+    widget = await widgets.create(db, {"name": "x", "size": 1, "kind": WidgetKind.GEAR})
+
+    with pytest.raises(AttributeError):
+        await widgets.update(db, widget, {"nope": 1})
+
+
+async def test_hard_delete_removes_row(db: AsyncSession) -> None:
+    widget = await widgets.create(db, {"name": "gone", "size": 1, "kind": WidgetKind.GEAR})
+
+    await widgets.delete(db, widget)
+
+    assert await widgets.get(db, widget.id) is None
+    assert await widgets.count(db) == 0
+
+
+async def test_soft_delete_hides_row_from_reads_unless_asked(db: AsyncSession) -> None:
+    kept = await soft_widgets.create(db, {"name": "kept"})
+    deleted = await soft_widgets.create(db, {"name": "deleted"})
+
+    await soft_widgets.delete(db, deleted)
+
+    assert deleted.is_deleted
+    assert await soft_widgets.get(db, deleted.id) is None
+    assert await soft_widgets.get(db, deleted.id, with_deleted=True) is deleted
+    assert await soft_widgets.get_by(db, name="deleted") is None
+    assert await soft_widgets.count(db) == 1
+    assert await soft_widgets.count(db, with_deleted=True) == 2
+    page = await soft_widgets.get_list(db, ListParams())
+    assert [item.id for item in page.items] == [kept.id]
+    assert page.total == 1
+
+
+async def test_hard_delete_of_soft_deletable_model_when_asked(db: AsyncSession) -> None:
+    widget = await soft_widgets.create(db, {"name": "purged"})
+
+    await soft_widgets.delete(db, widget, hard=True)
+
+    assert await soft_widgets.get(db, widget.id, with_deleted=True) is None
+
+
+async def test_commit_persists_within_the_test_transaction(db: AsyncSession) -> None:
+    widget = await widgets.create(db, {"name": "saved", "size": 1, "kind": WidgetKind.GEAR})
+
+    await widgets.commit(db)
+
+    assert await widgets.get(db, widget.id) is widget
+
+
+async def test_list_sorts_on_several_fields(db: AsyncSession) -> None:
+    await make_widgets(db)
+    params = ListParams(
+        sort=[SortParam(field="size", order="desc"), SortParam(field="name", order="asc")]
+    )
+
+    page = await widgets.get_list(db, params)
+
+    assert [w.name for w in page.items] == ["echo", "alpha", "charlie", "delta", "bravo"]
+
+
+async def test_list_equality_and_membership_filters_coerce_strings(db: AsyncSession) -> None:
+    created = await make_widgets(db)
+    ids = [str(created[0].id), str(created[2].id), str(created[3].id)]
+    params = ListParams(
+        filters=[FilterParam(field="id", value=ids), FilterParam(field="size", value="3")],
+        sort=[SortParam(field="id")],
+    )
+
+    page = await widgets.get_list(db, params)
+
+    assert [w.name for w in page.items] == ["alpha", "charlie"]
+    assert page.total == 2
+
+
+async def test_list_filters_on_enum_bool_and_datetime(db: AsyncSession) -> None:
+    created = await make_widgets(db)
+    await widgets.update(db, created[0], {"active": False})
+    stamp = created[1].created_at.isoformat()
+
+    by_kind = await widgets.get_list(
+        db, ListParams(filters=[FilterParam(field="kind", value="gear")])
+    )
+    by_flag = await widgets.get_list(
+        db, ListParams(filters=[FilterParam(field="active", value="false")])
+    )
+    by_time = await widgets.get_list(
+        db, ListParams(filters=[FilterParam(field="created_at", value=stamp)])
+    )
+
+    assert [w.name for w in by_kind.items] == ["alpha", "delta"]
+    assert [w.name for w in by_flag.items] == ["alpha"]
+    assert [w.name for w in by_time.items] == ["bravo"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("size", "abc"),
+        ("size", str(2**80)),
+        ("kind", "sprocket"),
+        ("active", "perhaps"),
+        ("created_at", "yesterday"),
+        ("name", "nul\x00byte"),
+        ("size", ["1", "x"]),
+    ],
+)
+async def test_list_rejects_values_that_do_not_fit_the_column(
+    db: AsyncSession, field: str, value: str | list[str]
+) -> None:
+    params = ListParams(filters=[FilterParam(field=field, value=value)])
+
+    with pytest.raises(InvalidListParams) as error:
+        await widgets.get_list(db, params)
+
+    assert error.value.param == "filters"
+    assert field in error.value.detail
+
+
+async def test_list_rejects_unknown_columns(db: AsyncSession) -> None:
+    with pytest.raises(InvalidListParams) as sort_error:
+        await widgets.get_list(db, ListParams(sort=[SortParam(field="secret")]))
+    with pytest.raises(InvalidListParams) as filter_error:
+        await widgets.get_list(db, ListParams(filters=[FilterParam(field="secret", value="1")]))
+
+    assert sort_error.value.param == "sort"
+    assert filter_error.value.param == "filters"
+
+
+async def test_pagination_edges(db: AsyncSession) -> None:
+    await make_widgets(db)
+    sort = [SortParam(field="name")]
+
+    first = await widgets.get_list(db, ListParams(page=1, per_page=2, sort=sort))
+    last = await widgets.get_list(db, ListParams(page=3, per_page=2, sort=sort))
+    beyond = await widgets.get_list(db, ListParams(page=4, per_page=2, sort=sort))
+    everything = await widgets.get_list(db, ListParams(page=1, per_page=100, sort=sort))
+
+    assert [w.name for w in first.items] == ["alpha", "bravo"]
+    assert (first.total, first.pages) == (5, 3)
+    assert [w.name for w in last.items] == ["echo"]
+    assert beyond.items == []
+    assert (beyond.total, beyond.pages, beyond.page) == (5, 3, 4)
+    assert len(everything.items) == 5
+
+
+async def test_empty_table_has_zero_pages(db: AsyncSession) -> None:
+    page = await widgets.get_list(db, ListParams())
+
+    assert (page.items, page.total, page.pages) == ([], 0, 0)
+
+
+async def test_per_page_cap_is_enforced_by_list_params() -> None:
+    with pytest.raises(ValueError, match="per_page"):
+        ListParams(per_page=101)
+
+
+async def test_count_with_filters(db: AsyncSession) -> None:
+    await make_widgets(db)
+
+    assert await widgets.count(db) == 5
+    assert await widgets.count(db, [FilterParam(field="kind", value=["gear", "bolt"])]) == 3
+
+
+async def test_paginated_result_map_converts_items(db: AsyncSession) -> None:
+    await make_widgets(db)
+    page = await widgets.get_list(db, ListParams(per_page=2, sort=[SortParam(field="name")]))
+
+    names = page.map(lambda widget: widget.name)
+
+    assert names.items == ["alpha", "bravo"]
+    assert (names.total, names.pages) == (page.total, page.pages)
