@@ -6,7 +6,6 @@ from app.core.api import health
 from app.core.api.docs import add_docs
 from app.core.api.errors import register_error_handlers
 from app.core.api.middleware import RequestContextMiddleware
-from app.core.api.responses import ErrorResponse
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
@@ -22,7 +21,6 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        responses={422: {"model": ErrorResponse, "description": "Invalid request"}},
     )
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
