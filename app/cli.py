@@ -58,3 +58,39 @@ def serve(
         proxy_headers=False,
         log_config=None,
     )
+
+
+@cli.command()
+def worker(
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: QUEUE_WORKERS).", min=1)
+    ] = None,
+    max_async_tasks: Annotated[int, typer.Option(help="Tasks run at once per process.")] = 50,
+) -> None:
+    """Run queue workers: they execute the tasks pushed with QueueService (needs REDIS_URL)."""
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    from app.core.configs import app_config
+    from app.core.configs.structlog import configure_logging
+
+    configure_logging(app_config)
+    if not app_config.REDIS_URL:
+        typer.echo(
+            "REDIS_URL is not set: tasks run inside the API process, no worker is needed.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    args = WorkerArgs.from_cli(
+        [
+            "app.core.tasks:broker",
+            "--workers",
+            str(workers or app_config.QUEUE_WORKERS),
+            "--max-async-tasks",
+            str(max_async_tasks),
+            "--no-configure-logging",
+            "--shutdown-timeout",
+            "30",
+        ]
+    )
+    raise typer.Exit(code=run_worker(args) or 0)

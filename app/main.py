@@ -1,7 +1,9 @@
 """The ASGI application: ``app.main:app``."""
 
 from fastapi import FastAPI
+from fastapi_events.middleware import EventHandlerASGIMiddleware
 
+from app.core import listeners  # noqa: F401  (registers every module's listeners)
 from app.core.api import health
 from app.core.api.docs import add_docs
 from app.core.api.errors import register_error_handlers
@@ -10,6 +12,7 @@ from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
 from app.core.routers import api_router
+from app.core.services.events import EVENTS_MIDDLEWARE_ID, RegistryEventHandler
 
 
 def create_app(config: AppConfig = app_config) -> FastAPI:
@@ -21,6 +24,12 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+    )
+    # Listeners run after the response, still inside the request context (request id bound).
+    app.add_middleware(
+        EventHandlerASGIMiddleware,
+        handlers=[RegistryEventHandler()],
+        middleware_id=EVENTS_MIDDLEWARE_ID,
     )
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)

@@ -1,6 +1,6 @@
 """Shared fixtures: one app and one set of tables per run, one rolled-back transaction per test."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -10,10 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import app.core.models
 import tests.core.models  # noqa: F401  (test-only tables)
-from app.core.configs import app_config
+from app.core.configs import AppConfig, app_config
 from app.core.db import BaseModel, database
+from app.core.services.mail import SMTPTransport, mail_service
+from app.core.services.queue import broker
+from app.core.services.redis import redis_connection
 from app.main import create_app
 from tests.core.routes import router as test_router
+from tests.mail import Mailbox, SMTPServer
+from tests.queue import running_receiver
 from tests.services import unreachable_services
 
 
@@ -28,14 +33,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-async def app() -> AsyncIterator[FastAPI]:
+def smtp_server() -> Iterator[SMTPServer]:
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SMTPServer) -> Mailbox:
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox
+
+
+def smtp_config(port: int) -> AppConfig:
+    return app_config.model_copy(update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port})
+
+
+@pytest.fixture(scope="session")
+async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
     application = create_app()
     application.include_router(test_router)
     async with LifespanManager(application):
+        if app_config.SMTP_HOST:
+            # Real mode: mail goes to the in-process SMTP server, on whatever port it got.
+            mail_service.use(SMTPTransport(smtp_config(smtp_server.port)))
+        if redis_connection.enabled:
+            await redis_connection.client.flushdb()
+            await broker.startup()
         async with database.engine.begin() as connection:
             await connection.run_sync(BaseModel.metadata.drop_all)
             await connection.run_sync(BaseModel.metadata.create_all)
-        yield application
+        async with running_receiver():
+            yield application
         async with database.engine.begin() as connection:
             await connection.run_sync(BaseModel.metadata.drop_all)
 

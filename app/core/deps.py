@@ -1,4 +1,4 @@
-"""``Annotated`` dependencies and service singletons that modules import from the kernel."""
+"""What modules import from the kernel: ``Annotated`` dependencies, decorators and ``logger``."""
 
 from typing import Annotated
 
@@ -6,8 +6,49 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.session import get_db_session
+from app.core.services.cache import CacheServiceInterface, cache_service, cached
+from app.core.services.events import (
+    EventsServiceInterface,
+    FastAPIEventsService,
+    listener,
+)
 from app.core.services.log import logger
+from app.core.services.mail import MailServiceInterface, mail_service
+from app.core.services.queue import QueueServiceInterface, queue_service, queued
 
 DBSession = Annotated[AsyncSession, Depends(get_db_session)]
 
-__all__ = ["DBSession", "logger"]
+
+def get_events_service(db: DBSession) -> EventsServiceInterface:
+    """Events tied to the request's session: delivered after it commits."""
+    return FastAPIEventsService(db)
+
+
+def get_cache_service() -> CacheServiceInterface:
+    return cache_service
+
+
+def get_queue_service() -> QueueServiceInterface:
+    return queue_service
+
+
+def get_mail_service() -> MailServiceInterface:
+    return mail_service
+
+
+EventsService = Annotated[EventsServiceInterface, Depends(get_events_service)]
+CacheService = Annotated[CacheServiceInterface, Depends(get_cache_service)]
+QueueService = Annotated[QueueServiceInterface, Depends(get_queue_service)]
+MailService = Annotated[MailServiceInterface, Depends(get_mail_service)]
+
+__all__ = [
+    "CacheService",
+    "DBSession",
+    "EventsService",
+    "MailService",
+    "QueueService",
+    "cached",
+    "listener",
+    "logger",
+    "queued",
+]

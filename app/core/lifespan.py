@@ -5,20 +5,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.core.api.health import readiness_checks
 from app.core.configs import app_config
-from app.core.db import database
+from app.core.resources import close_resources, open_resources
+from app.core.services.events import wait_for_background_listeners
 from app.core.services.log import logger
+from app.core.tasks import broker
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    await open_resources()
     if app_config.uses_dev_secret_key:
         await logger.a_warning("SECRET_KEY is not set: using the built-in development key")
-    database.connect()
-    readiness_checks.register("database", database.ping)
+    await broker.startup()
     try:
         yield
     finally:
-        readiness_checks.clear()
-        await database.disconnect()
+        await wait_for_background_listeners()
+        await broker.shutdown()
+        await close_resources()

@@ -1,16 +1,21 @@
 """Test-only routes that put the kernel's API helpers behind HTTP."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import pydantic
 from fastapi import APIRouter, Depends
 
 from app.core.api import ListParamsBuilder, PaginatedResponse
+from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.db import BaseRepository
-from app.core.deps import DBSession
+from app.core.deps import DBSession, EventsService, cached, listener
 from app.core.exceptions import NotFoundError
+from app.core.services.events import BaseEvent, ListenedEvent
 from tests.core.models import (
     Widget,
     WidgetFilterParam,
+    WidgetKind,
     WidgetListParams,
     WidgetSortParam,
 )
@@ -48,3 +53,69 @@ async def missing() -> None:
 @router.get("/boom")
 async def boom() -> None:
     raise RuntimeError("secret internals")
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+class WidgetMade(BaseEvent):
+    __event_name__ = "test.widget_made"
+
+    widget_id: int
+    name: str
+
+
+class WidgetView(pydantic.BaseModel):
+    id: int
+    made_at: datetime
+    calls: int
+
+
+received_events: list[ListenedEvent] = []
+cached_calls = {"count": 0}
+
+
+@listener(WidgetMade)
+async def record_widget_made(event: ListenedEvent) -> None:
+    received_events.append(event)
+
+
+@listener(WidgetMade)
+async def failing_listener(event: ListenedEvent) -> None:
+    if event.data["name"] == "explode":
+        raise RuntimeError("listener failure")
+
+
+@listener(WidgetMade)
+async def late_listener(event: ListenedEvent) -> None:
+    received_events.append(ListenedEvent(name="late", data=event.data))
+
+
+@router.post("/widgets/{name}", status_code=201)
+async def make_widget(name: str, db: DBSession, events: EventsService) -> dict[str, int]:
+    widget = Widget(name=name, size=1, kind=WidgetKind.GEAR)
+    db.add(widget)
+    await db.flush()
+    events.dispatch(WidgetMade(widget_id=widget.id, name=name))
+    if name == "rollback":
+        await db.rollback()
+        raise NotFoundError("rolled back")
+    await db.commit()
+    return {"id": widget.id}
+
+
+@router.get("/cached/{item_id}")
+@cached(ttl=60)
+async def cached_item(item_id: int, db: DBSession) -> WidgetView:
+    cached_calls["count"] += 1
+    return WidgetView(
+        id=item_id, made_at=datetime(2024, 5, 1, 12, 30, tzinfo=UTC), calls=cached_calls["count"]
+    )
+
+
+limit_two_per_minute = ConfigurableRateLimiter(times=2, seconds=60)
+
+
+@router.get("/limited/{item_id}", dependencies=[Depends(limit_two_per_minute)])
+async def limited(item_id: int) -> dict[str, int]:
+    return {"id": item_id}

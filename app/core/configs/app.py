@@ -48,6 +48,13 @@ class AppConfig(BaseConfig):
     DATABASE_ECHO: bool = False
 
     REDIS_URL: str = ""
+    REDIS_TIMEOUT: float = Field(default=2.0, gt=0)
+
+    CACHE_NAMESPACE: str = "cache"
+    QUEUE_NAME: str = "tasks"
+    QUEUE_WORKERS: int = Field(default=2, ge=1)
+    # A task not acknowledged this long (its worker died) is handed to another worker.
+    QUEUE_RECLAIM_AFTER_SECONDS: int = Field(default=60, ge=1)
 
     SMTP_HOST: str = ""
     SMTP_PORT: int = Field(default=587, ge=1, le=65535)

@@ -58,7 +58,8 @@ def configure_logging(config: AppConfig) -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Cached loggers are faster but invisible to structlog.testing.capture_logs.
+        cache_logger_on_first_use=config.APP_ENV != "testing",
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(

@@ -1,0 +1,157 @@
+"""``ConfigurableRateLimiter``: fastapi-limiter with one budget per client and route template.
+
+fastapi-limiter 0.2 on its own puts every client in one shared bucket, trusts any
+``X-Forwarded-For`` and keys on the concrete path. Here the bucket key is the client address
+(taken from ``X-Forwarded-For`` only when the socket peer is in ``TRUSTED_PROXIES``), the method
+and the route template. Budgets live in Redis when ``REDIS_URL`` is set, else in process memory.
+If Redis fails the request is let through and a warning is logged.
+"""
+
+import time
+from collections import OrderedDict
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from fastapi import HTTPException, Request, Response, status
+from fastapi_limiter.depends import RateLimiter
+from pyrate_limiter import (
+    GCRA,
+    BucketFactory,
+    InMemoryStateStore,
+    Limiter,
+    Rate,
+    RateItem,
+    RedisStateStore,
+    StateBucket,
+    StateStore,
+)
+from pyrate_limiter.clocks import WallClock
+from redis.exceptions import RedisError
+
+from app.core.configs import app_config
+from app.core.services.log import logger
+from app.core.services.redis import redis_connection
+
+MAX_MEMORY_BUCKETS = 10_000
+
+
+def client_address(request: Request) -> str:
+    """The socket peer, or the nearest untrusted address in ``X-Forwarded-For`` behind a
+    trusted proxy (walking from the right, as each proxy appends the address it saw)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = app_config.TRUSTED_PROXIES
+    if not trusted or not _is_trusted(peer):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        if not _is_trusted(hop):
+            return hop if _parse(hop) else peer
+    return peer
+
+
+def _parse(address: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(address)
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: str) -> bool:
+    parsed = _parse(address)
+    return parsed is not None and any(parsed in network for network in app_config.TRUSTED_PROXIES)
+
+
+class KeyedBucketFactory(BucketFactory):
+    """One GCRA bucket per key: a few numbers each, in Redis (expiring) or in a bounded LRU."""
+
+    def __init__(self, rates: list[Rate], window_ms: int) -> None:
+        self._rates = rates
+        self._window_ms = window_ms
+        self._buckets: OrderedDict[str, StateBucket] = OrderedDict()
+        # Wall-clock milliseconds: Redis state is shared by processes on several hosts.
+        self._clock = WallClock()
+
+    def wrap_item(self, name: str, weight: int = 1) -> RateItem:
+        return RateItem(name, int(time.time() * 1000), weight)
+
+    def get(self, item: RateItem) -> StateBucket:
+        bucket = self._buckets.get(item.name)
+        if bucket is None:
+            bucket = StateBucket(self._rates, GCRA(), self._store(item.name), self._clock)
+            self._buckets[item.name] = bucket
+            if len(self._buckets) > MAX_MEMORY_BUCKETS:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(item.name)
+        return bucket
+
+    def _store(self, key: str) -> StateStore:
+        if redis_connection.enabled:
+            return RedisStateStore(
+                redis_connection.client, f"ratelimit:{key}", ttl_ms=self._window_ms * 2
+            )
+        return InMemoryStateStore()
+
+
+class RouteRateLimiter(RateLimiter):
+    """fastapi-limiter's ``RateLimiter`` without its scan of ``app.routes`` on every request.
+
+    That scan assumes every entry has a ``path``, which FastAPI's included routers no longer
+    have; the identifier already names the route template, so the scan adds nothing here.
+    """
+
+    async def __call__(self, request: Request, response: Response) -> None:
+        key = await self.identifier(request)
+        if not await self.limiter.try_acquire_async(key, blocking=self.blocking):
+            await self.callback(request, response)
+
+
+class ConfigurableRateLimiter:
+    """A dependency allowing ``times`` requests per ``seconds`` (plus ``minutes``/``hours``)
+    for each client on each route; off when ``RATE_LIMITER_ENABLED`` is false.
+    """
+
+    def __init__(self, times: int, seconds: int = 0, minutes: int = 0, hours: int = 0) -> None:
+        self.window_seconds = seconds + 60 * minutes + 3600 * hours
+        if times < 1 or self.window_seconds < 1:
+            raise ValueError("a rate limit needs times >= 1 and a window of at least a second")
+        self.times = times
+        self._limiter: RouteRateLimiter | None = None
+
+    def _rate_limiter(self) -> RouteRateLimiter:
+        # Built on first use, after the lifespan opened Redis.
+        if self._limiter is None:
+            window_ms = self.window_seconds * 1000
+            factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
+            self._limiter = RouteRateLimiter(
+                limiter=Limiter(factory),
+                identifier=self._identify,
+                callback=self._reject,
+            )
+        return self._limiter
+
+    def reset(self) -> None:
+        """Forget every budget held in memory (tests)."""
+        self._limiter = None
+
+    async def __call__(self, request: Request, response: Response) -> None:
+        if not app_config.RATE_LIMITER_ENABLED:
+            return
+        try:
+            await self._rate_limiter()(request, response)
+        except (RedisError, OSError, TimeoutError) as error:
+            await logger.a_warning(
+                "rate limiter unavailable; request let through", error=type(error).__name__
+            )
+
+    @staticmethod
+    async def _identify(request: Request) -> str:
+        route = request.scope.get("route")
+        template = getattr(route, "path", request.url.path)
+        return f"{client_address(request)}:{request.method}:{template}"
+
+    async def _reject(self, request: Request, response: Response) -> None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="Too many requests; try again later",
+            headers={"Retry-After": str(self.window_seconds)},
+        )
