@@ -1,22 +1,27 @@
 """Shared fixtures: one app and one set of tables per run, one rolled-back transaction per test."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq import InMemoryBroker
 
 import app.core.models
 import tests.core.models  # noqa: F401  (test-only tables)
 from app.core.configs import AppConfig, app_config
 from app.core.db import BaseModel, database
-from app.core.services.mail import SMTPTransport, mail_service
+from app.core.services.mail import OutboxTransport, SMTPTransport, mail_service
 from app.core.services.queue import broker
 from app.core.services.redis import redis_connection
 from app.main import create_app
 from tests.core.routes import router as test_router
+from tests.factories.async_alchemy_factory import current_session
 from tests.mail import Mailbox, SMTPServer
 from tests.queue import running_receiver
 from tests.services import unreachable_services
@@ -60,6 +65,9 @@ async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
         if redis_connection.enabled:
             await redis_connection.client.flushdb()
             await broker.startup()
+        if isinstance(broker, InMemoryBroker):
+            # Run tasks inline: a test's one connection cannot serve two tasks at once.
+            broker.await_inplace = True
         async with database.engine.begin() as connection:
             await connection.run_sync(BaseModel.metadata.drop_all)
             await connection.run_sync(BaseModel.metadata.create_all)
@@ -84,7 +92,9 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
         )
         try:
             async with database.session() as session:
+                token = current_session.set(session)
                 yield session
+                current_session.reset(token)
         finally:
             database.sessionmaker = original
             await transaction.rollback()
@@ -95,3 +105,29 @@ async def client(app: FastAPI, db: AsyncSession) -> AsyncIterator[httpx.AsyncCli
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+class SentMail:
+    """Mail the application sent: read from the SMTP server in real mode, else the outbox."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self._mailbox = mailbox
+        transport = mail_service.transport
+        self._outbox = transport if isinstance(transport, OutboxTransport) else None
+        if self._outbox is not None:
+            self._outbox.messages.clear()
+
+    async def wait_for(self, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
+        if self._outbox is None:
+            return await self._mailbox.wait_for(count, timeout)
+        deadline = time.monotonic() + timeout
+        while len(self._outbox.messages) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"expected {count} mail(s), got {len(self._outbox.messages)}")
+            await asyncio.sleep(0.02)
+        return list(self._outbox.messages)
+
+
+@pytest.fixture
+def sent_mail(app: FastAPI, mailbox: Mailbox) -> SentMail:
+    return SentMail(mailbox)

@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.auth import router_v1 as auth_router_v1
+
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(auth_router_v1)

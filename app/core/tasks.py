@@ -3,7 +3,8 @@
 Add each module's ``tasks`` here.
 """
 
-from app.core.services import mail  # noqa: F401  (registers core.mail.send)
+from app.auth import tasks as auth_tasks
+from app.core.services import mail as core_mail_tasks
 from app.core.services.queue import broker
 
-__all__ = ["broker"]
+__all__ = ["auth_tasks", "broker", "core_mail_tasks"]

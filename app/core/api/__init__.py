@@ -1,6 +1,21 @@
-"""API layer helpers: list parameters, paginated responses, errors, docs and health."""
+"""API layer helpers: list parameters, paginated responses, rate limits, errors, docs, health."""
 
+from typing import Annotated
+
+from fastapi import Path
+
+from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.api.params import ListParamsBuilder
-from app.core.api.responses import ErrorResponse, PaginatedResponse
+from app.core.api.responses import ErrorResponse, PaginatedResponse, error_responses
 
-__all__ = ["ErrorResponse", "ListParamsBuilder", "PaginatedResponse"]
+# A primary key in a path: positive and within a 32-bit INTEGER column.
+ResourceId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Numeric id")]
+
+__all__ = [
+    "ConfigurableRateLimiter",
+    "ErrorResponse",
+    "ListParamsBuilder",
+    "PaginatedResponse",
+    "ResourceId",
+    "error_responses",
+]

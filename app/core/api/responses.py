@@ -1,6 +1,6 @@
 """Response schemas shared by every module."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import pydantic
@@ -36,3 +36,10 @@ class ErrorResponse(pydantic.BaseModel):
     """Every error answer: a ``detail`` string or list of validation errors."""
 
     detail: str | list[dict[str, Any]]
+
+
+def error_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting error codes with the shared error body."""
+    return {
+        code: {"model": ErrorResponse, "description": text} for code, text in descriptions.items()
+    }

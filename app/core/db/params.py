@@ -1,7 +1,7 @@
 """List parameters shared by repositories and the API: sorting, filtering, pagination."""
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -48,8 +48,8 @@ class ListParams(pydantic.BaseModel):
 
     page: int = pydantic.Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = pydantic.Field(default=DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE)
-    sort: list[SortParam] | None = None
-    filters: list[FilterParam] | None = None
+    sort: Sequence[SortParam] | None = None
+    filters: Sequence[FilterParam] | None = None
 
     @property
     def offset(self) -> int:

@@ -1,0 +1,16 @@
+"""The auth module's front door: the only names other modules may import."""
+
+from app.auth.deps import ActiveUser, AuthGateway, CurrentUser
+from app.auth.events import UserCreated, UserDeleted
+from app.auth.routers import router_v1
+from app.auth.schemas.user import UserDTO
+
+__all__ = [
+    "ActiveUser",
+    "AuthGateway",
+    "CurrentUser",
+    "UserCreated",
+    "UserDTO",
+    "UserDeleted",
+    "router_v1",
+]

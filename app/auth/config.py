@@ -1,0 +1,23 @@
+"""Settings of the auth module."""
+
+from pydantic import Field
+
+from app.core.configs import BaseConfig
+
+
+class AuthConfig(BaseConfig):
+    # Argon2id cost; the defaults follow OWASP's guidance. Tests lower them.
+    PASSWORD_HASH_TIME_COST: int = Field(default=3, ge=1)
+    PASSWORD_HASH_MEMORY_COST: int = Field(default=65536, ge=8)
+    PASSWORD_HASH_PARALLELISM: int = Field(default=4, ge=1)
+
+    # Requests per client per route in RATE_LIMIT_WINDOW_SECONDS.
+    RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1)
+    LOGIN_RATE_LIMIT: int = Field(default=10, ge=1)
+    REGISTER_RATE_LIMIT: int = Field(default=5, ge=1)
+    REFRESH_RATE_LIMIT: int = Field(default=30, ge=1)
+    RESTORE_PASSWORD_RATE_LIMIT: int = Field(default=3, ge=1)
+    RESET_PASSWORD_RATE_LIMIT: int = Field(default=10, ge=1)
+
+
+auth_config = AuthConfig()

@@ -1,0 +1,69 @@
+"""The auth module's dependencies: services, the signed-in user and the gateway."""
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from app.auth.exceptions import InvalidToken
+from app.auth.gateway import AuthGateway as AuthGatewayImpl
+from app.auth.gateway import AuthGatewayInterface
+from app.auth.models import User
+from app.auth.repositories import UserRepository
+from app.auth.services.auth import AuthService
+from app.auth.services.tokens import AccessClaims, access_tokens
+from app.auth.services.user import UserService
+from app.core.deps import DBSession, EventsService, MailService
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+
+
+def get_user_service(db: DBSession, events: EventsService) -> UserService:
+    return UserService(db, events)
+
+
+def get_auth_service(db: DBSession, events: EventsService, mail: MailService) -> AuthService:
+    return AuthService(db, events, mail)
+
+
+async def get_access_claims(
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> AccessClaims:
+    if not token:
+        raise InvalidToken("Not authenticated")
+    return access_tokens.decode(token)
+
+
+AccessToken = Annotated[AccessClaims, Depends(get_access_claims)]
+
+
+async def get_current_user(claims: AccessToken, db: DBSession) -> User:
+    """The signed-in user: a valid access token whose user still exists."""
+    user = await UserRepository().get(db, claims.user_id)
+    if user is None:
+        raise InvalidToken
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_active_user(user: CurrentUser) -> User:
+    """The signed-in user, refused when blocked."""
+    if not user.is_active:
+        raise InvalidToken
+    return user
+
+
+ActiveUser = Annotated[User, Depends(get_active_user)]
+
+
+def get_gateway(
+    user_service: Annotated[UserService, Depends(get_user_service)],
+) -> AuthGatewayInterface:
+    return AuthGatewayImpl(user_service)
+
+
+AuthGateway = Annotated[AuthGatewayInterface, Depends(get_gateway)]
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]

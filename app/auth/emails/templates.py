@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from app.core.services.mail import BaseTemplate
+
+VIEWS = Path(__file__).resolve().parent / "views"
+
+
+class WelcomeEmail(BaseTemplate):
+    def __init__(self, username: str, project_name: str, app_url: str) -> None:
+        self.username = username
+        self.project_name = project_name
+        self.app_url = app_url
+
+    def _get_dir(self) -> Path:
+        return VIEWS
+
+    def _get_name(self) -> str:
+        return "welcome.html"
+
+
+class ResetPasswordEmail(BaseTemplate):
+    def __init__(
+        self, username: str, project_name: str, reset_url: str, expires_minutes: int
+    ) -> None:
+        self.username = username
+        self.project_name = project_name
+        self.reset_url = reset_url
+        self.expires_minutes = expires_minutes
+
+    def _get_dir(self) -> Path:
+        return VIEWS
+
+    def _get_name(self) -> str:
+        return "reset_password.html"

@@ -1,0 +1,17 @@
+"""Events the auth module announces; any module may listen to them."""
+
+from app.core.services.events import BaseEvent
+
+
+class UserCreated(BaseEvent):
+    __event_name__ = "auth.user_created"
+
+    id: int
+    email: str
+    username: str
+
+
+class UserDeleted(BaseEvent):
+    __event_name__ = "auth.user_deleted"
+
+    id: int

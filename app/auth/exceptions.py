@@ -1,0 +1,49 @@
+"""What can go wrong in the auth module, as domain errors the core handler turns into HTTP."""
+
+from app.core.exceptions import (
+    ActionNotAllowed,
+    AlreadyExistsError,
+    AuthenticationError,
+    DomainError,
+    NotFoundError,
+)
+
+
+class UserNotFound(NotFoundError):
+    detail = "User not found"
+
+
+class EmailAlreadyTaken(AlreadyExistsError):
+    detail = "This email is already registered"
+
+
+class UsernameAlreadyTaken(AlreadyExistsError):
+    detail = "This username is already taken"
+
+
+class InvalidCredentials(AuthenticationError):
+    detail = "Incorrect login or password"
+
+
+class InvalidToken(AuthenticationError):
+    detail = "Could not validate credentials"
+
+
+class InvalidResetToken(DomainError):
+    detail = "The reset token is invalid or has expired"
+
+
+class WrongCurrentPassword(ActionNotAllowed):
+    detail = "The current password is incorrect"
+
+
+__all__ = [
+    "ActionNotAllowed",
+    "EmailAlreadyTaken",
+    "InvalidCredentials",
+    "InvalidResetToken",
+    "InvalidToken",
+    "UserNotFound",
+    "UsernameAlreadyTaken",
+    "WrongCurrentPassword",
+]

@@ -1,0 +1,27 @@
+"""How the auth module reacts to events."""
+
+from app.auth.emails.templates import WelcomeEmail
+from app.auth.events import UserCreated, UserDeleted
+from app.auth.tasks import PurgeUserTokens
+from app.core.configs import app_config
+from app.core.deps import listener
+from app.core.services.events import ListenedEvent
+from app.core.services.mail import EmailData, mail_service
+from app.core.services.queue import queue_service
+
+
+@listener(UserCreated)
+async def send_welcome_mail(event: ListenedEvent) -> None:
+    await mail_service.queue(
+        WelcomeEmail(
+            username=event.data["username"],
+            project_name=app_config.PROJECT_NAME,
+            app_url=app_config.APP_URL,
+        ),
+        EmailData(subject=f"Welcome to {app_config.PROJECT_NAME}", recipient=event.data["email"]),
+    )
+
+
+@listener(UserDeleted)
+async def purge_deleted_user_tokens(event: ListenedEvent) -> None:
+    await queue_service.push(PurgeUserTokens, {"user_id": event.data["id"]})

@@ -1,0 +1,54 @@
+from enum import StrEnum
+
+from sqlalchemy import Enum, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import BaseModel, SoftDeleteMixin
+
+_NOT_DELETED = text("deleted_at IS NULL")
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+class User(SoftDeleteMixin, BaseModel):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("ix_users_created_at", "created_at"),
+        # Unique among live rows only: a deleted account frees its email and username.
+        Index(
+            "uq_users_email_live",
+            "email",
+            unique=True,
+            postgresql_where=_NOT_DELETED,
+            sqlite_where=_NOT_DELETED,
+        ),
+        Index(
+            "uq_users_username_live",
+            "username",
+            unique=True,
+            postgresql_where=_NOT_DELETED,
+            sqlite_where=_NOT_DELETED,
+        ),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    username: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    status: Mapped[UserStatus] = mapped_column(
+        Enum(
+            UserStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        default=UserStatus.ACTIVE,
+        index=True,
+    )
+    is_admin: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is UserStatus.ACTIVE and not self.is_deleted

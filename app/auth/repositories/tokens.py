@@ -1,0 +1,80 @@
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import PasswordResetToken, RefreshToken
+from app.core.db import BaseRepository
+
+
+class RefreshTokenRepository(BaseRepository[RefreshToken]):
+    model = RefreshToken
+
+    async def get_by_hash(self, db: AsyncSession, token_hash: str) -> RefreshToken | None:
+        return await self.get_by(db, token_hash=token_hash)
+
+    async def claim(self, db: AsyncSession, token_id: int, now: datetime) -> bool:
+        """Revoke the token if nobody else has; ``False`` means it was already used."""
+        stmt = (
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(RefreshToken.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await db.execute(stmt)).first() is not None
+
+    async def revoke_family(self, db: AsyncSession, family_id: str, now: datetime) -> None:
+        await self._revoke(db, now, RefreshToken.family_id == family_id)
+
+    async def revoke_for_user(
+        self, db: AsyncSession, user_id: int, now: datetime, *, keep_family: str | None = None
+    ) -> None:
+        """Revoke every live session of the user, except the family ``keep_family``."""
+        conditions = [RefreshToken.user_id == user_id]
+        if keep_family is not None:
+            conditions.append(RefreshToken.family_id != keep_family)
+        await self._revoke(db, now, *conditions)
+
+    async def _revoke(self, db: AsyncSession, now: datetime, *conditions: object) -> None:
+        stmt = (
+            update(RefreshToken)
+            .where(RefreshToken.revoked_at.is_(None), *conditions)  # type: ignore[arg-type]
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await db.execute(stmt)
+
+    async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
+        await db.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
+
+
+class PasswordResetTokenRepository(BaseRepository[PasswordResetToken]):
+    model = PasswordResetToken
+
+    async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
+        await db.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user_id))
+
+    async def consume(self, db: AsyncSession, token_hash: str, now: datetime) -> int | None:
+        """Mark an unused, unexpired token used; the user id it was for, or ``None``."""
+        stmt = (
+            update(PasswordResetToken)
+            .where(
+                PasswordResetToken.token_hash == token_hash,
+                PasswordResetToken.used_at.is_(None),
+                PasswordResetToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(PasswordResetToken.user_id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await db.execute(stmt)).scalar_one_or_none()
+
+    async def invalidate_for_user(self, db: AsyncSession, user_id: int, now: datetime) -> None:
+        stmt = (
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await db.execute(stmt)

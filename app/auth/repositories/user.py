@@ -1,0 +1,44 @@
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import User
+from app.core.db import BaseRepository
+
+
+class UserRepository(BaseRepository[User]):
+    model = User
+
+    async def get_by_email(self, db: AsyncSession, email: str) -> User | None:
+        return await self.get_by(db, email=email.lower())
+
+    async def get_by_login(self, db: AsyncSession, login: str) -> User | None:
+        """The live user whose email or username is ``login``."""
+        stmt = self.select().where(or_(User.email == login.lower(), User.username == login))
+        return (await db.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def taken_fields(
+        self,
+        db: AsyncSession,
+        *,
+        email: str | None,
+        username: str | None,
+        exclude_id: int | None = None,
+    ) -> set[str]:
+        """Which of ``email`` and ``username`` a live user other than ``exclude_id`` holds."""
+        conditions = []
+        if email is not None:
+            conditions.append(User.email == email.lower())
+        if username is not None:
+            conditions.append(User.username == username)
+        if not conditions:
+            return set()
+        stmt = select(User.email, User.username).where(User.deleted_at.is_(None), or_(*conditions))
+        if exclude_id is not None:
+            stmt = stmt.where(User.id != exclude_id)
+        taken: set[str] = set()
+        for row_email, row_username in (await db.execute(stmt)).all():
+            if email is not None and row_email == email.lower():
+                taken.add("email")
+            if username is not None and row_username == username:
+                taken.add("username")
+        return taken

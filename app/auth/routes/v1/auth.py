@@ -1,0 +1,95 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth.config import auth_config
+from app.auth.deps import AuthServiceDep
+from app.auth.schemas.auth import (
+    MessageResponse,
+    RefreshTokenRequest,
+    ResetPasswordRequest,
+    RestorePasswordRequest,
+    TokenResponse,
+)
+from app.auth.schemas.user import UserCreate, UserWithEmailResponse
+from app.core.api import ConfigurableRateLimiter, error_responses
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+WINDOW = auth_config.RATE_LIMIT_WINDOW_SECONDS
+UNAUTHORIZED = error_responses({401: "Invalid credentials or token", 429: "Rate limit reached"})
+TOO_MANY = error_responses({429: "Rate limit reached"})
+
+
+def limit(times: int) -> list[Any]:
+    return [Depends(ConfigurableRateLimiter(times=times, seconds=WINDOW))]
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=limit(auth_config.REGISTER_RATE_LIMIT),
+    responses=error_responses({409: "Email or username taken", 429: "Rate limit reached"}),
+)
+async def register(data: UserCreate, auth: AuthServiceDep) -> UserWithEmailResponse:
+    """Create an account; a welcome mail follows."""
+    user = await auth.register(data)
+    return UserWithEmailResponse.model_validate(user)
+
+
+@router.post(
+    "/login",
+    dependencies=limit(auth_config.LOGIN_RATE_LIMIT),
+    responses=UNAUTHORIZED,
+)
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep
+) -> TokenResponse:
+    """OAuth2 password flow: ``username`` is the email or the username."""
+    pair = await auth.login(form.username, form.password)
+    return TokenResponse(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.post(
+    "/refresh-token",
+    dependencies=limit(auth_config.REFRESH_RATE_LIMIT),
+    responses=UNAUTHORIZED,
+)
+async def refresh_token(data: RefreshTokenRequest, auth: AuthServiceDep) -> TokenResponse:
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    pair = await auth.refresh(data.refresh_token)
+    return TokenResponse(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(data: RefreshTokenRequest, auth: AuthServiceDep) -> None:
+    """End the session the refresh token belongs to."""
+    await auth.logout(data.refresh_token)
+
+
+@router.post(
+    "/restore-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=limit(auth_config.RESTORE_PASSWORD_RATE_LIMIT),
+    responses=TOO_MANY,
+)
+async def restore_password(data: RestorePasswordRequest, auth: AuthServiceDep) -> MessageResponse:
+    """Mail a reset link if the account exists; the answer is the same either way."""
+    await auth.restore_password(data.email)
+    return MessageResponse(detail="If an account uses this email, a reset link is on its way")
+
+
+@router.post(
+    "/reset-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=limit(auth_config.RESET_PASSWORD_RATE_LIMIT),
+    responses=error_responses({400: "Invalid or expired token", 429: "Rate limit reached"}),
+)
+async def reset_password(data: ResetPasswordRequest, auth: AuthServiceDep) -> None:
+    """Set a new password with the token from the reset mail; every session ends."""
+    await auth.reset_password(data.token, data.password)

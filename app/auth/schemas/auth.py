@@ -1,0 +1,29 @@
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.auth.schemas.user import Email, Password, RequestModel
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class RefreshTokenRequest(RequestModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class RestorePasswordRequest(RequestModel):
+    email: Email
+
+
+class ResetPasswordRequest(RequestModel):
+    token: str = Field(min_length=1, max_length=512)
+    password: Password
+
+
+class MessageResponse(BaseModel):
+    detail: str

@@ -1,0 +1,173 @@
+"""Registration, login, token refresh and logout, password recovery."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.emails.templates import ResetPasswordEmail
+from app.auth.events import UserCreated
+from app.auth.exceptions import InvalidCredentials, InvalidResetToken, InvalidToken
+from app.auth.models import User
+from app.auth.repositories import (
+    PasswordResetTokenRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
+from app.auth.schemas.user import UserCreate
+from app.auth.services.passwords import PasswordHasher, password_hasher
+from app.auth.services.tokens import (
+    AccessTokens,
+    access_tokens,
+    hash_token,
+    new_family_id,
+    new_opaque_token,
+)
+from app.auth.services.user import UserService
+from app.core.configs import AppConfig, app_config
+from app.core.db import utcnow
+from app.core.services.events import EventsServiceInterface
+from app.core.services.mail import EmailData, MailServiceInterface
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class AuthService:
+    def __init__(
+        self,
+        db: AsyncSession,
+        events: EventsServiceInterface,
+        mail: MailServiceInterface,
+        *,
+        config: AppConfig = app_config,
+        hasher: PasswordHasher = password_hasher,
+        tokens: AccessTokens = access_tokens,
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._mail = mail
+        self._config = config
+        self._hasher = hasher
+        self._tokens = tokens
+        self._users = UserRepository()
+        self._refresh_tokens = RefreshTokenRepository()
+        self._reset_tokens = PasswordResetTokenRepository()
+        self._user_service = UserService(db, events, hasher)
+
+    async def register(self, data: UserCreate) -> User:
+        user = await self._user_service.create(
+            email=data.email, username=data.username, password=data.password
+        )
+        # Committed above, so listeners run now (after the response, inside a request).
+        self._events.dispatch(UserCreated(id=user.id, email=user.email, username=user.username))
+        return user
+
+    async def login(self, login: str, password: str) -> TokenPair:
+        """Tokens for a valid login; one error, and the same hashing work, for every failure."""
+        user = await self._users.get_by_login(self._db, login)
+        if user is None:
+            await self._hasher.burn(password)
+            raise InvalidCredentials
+        valid, new_hash = await self._hasher.verify(password, user.password_hash)
+        if not valid or not user.is_active:
+            raise InvalidCredentials
+        if new_hash is not None:  # an old bcrypt hash, or weaker Argon2 settings
+            await self._users.update(self._db, user, {"password_hash": new_hash})
+        pair = await self._start_session(user, new_family_id(), utcnow())
+        await self._users.commit(self._db)
+        return pair
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented token is spent; presenting a spent one ends its session."""
+        now = utcnow()
+        token = await self._refresh_tokens.get_by_hash(self._db, hash_token(refresh_token))
+        if token is None or token.expires_at <= now:
+            raise InvalidToken
+        if not await self._refresh_tokens.claim(self._db, token.id, now):
+            # Already rotated or revoked: someone replays it. End the whole session.
+            await self._refresh_tokens.revoke_family(self._db, token.family_id, now)
+            await self._refresh_tokens.commit(self._db)
+            raise InvalidToken
+        user = await self._users.get(self._db, token.user_id)
+        if user is None or not user.is_active:
+            await self._refresh_tokens.commit(self._db)
+            raise InvalidToken
+        pair = await self._start_session(user, token.family_id, now)
+        await self._refresh_tokens.commit(self._db)
+        return pair
+
+    async def logout(self, refresh_token: str) -> None:
+        """End the session the token belongs to; unknown tokens are ignored."""
+        token = await self._refresh_tokens.get_by_hash(self._db, hash_token(refresh_token))
+        if token is not None:
+            await self._refresh_tokens.revoke_family(self._db, token.family_id, utcnow())
+            await self._refresh_tokens.commit(self._db)
+
+    async def restore_password(self, email: str) -> None:
+        """Mail a reset link to an active user; do nothing, visibly the same, otherwise."""
+        user = await self._users.get_by_email(self._db, email)
+        if user is None or not user.is_active:
+            return
+        now = utcnow()
+        token, token_hash = new_opaque_token()
+        lifetime = self._config.RESET_TOKEN_EXPIRE_MINUTES
+        await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
+        await self._reset_tokens.create(
+            self._db,
+            {
+                "user_id": user.id,
+                "token_hash": token_hash,
+                "expires_at": now + timedelta(minutes=lifetime),
+            },
+        )
+        await self._reset_tokens.commit(self._db)
+        reset_url = (
+            f"{self._config.APP_URL.rstrip('/')}/reset-password?{urlencode({'token': token})}"
+        )
+        await self._mail.queue(
+            ResetPasswordEmail(
+                username=user.username,
+                project_name=self._config.PROJECT_NAME,
+                reset_url=reset_url,
+                expires_minutes=lifetime,
+            ),
+            EmailData(subject="Reset your password", recipient=user.email),
+        )
+
+    async def reset_password(self, token: str, password: str) -> None:
+        """Set a new password with a reset token (once); every session of the user ends."""
+        now = utcnow()
+        user_id = await self._reset_tokens.consume(self._db, hash_token(token), now)
+        user = await self._users.get(self._db, user_id) if user_id is not None else None
+        if user is None or not user.is_active:
+            await self._db.rollback()
+            raise InvalidResetToken
+        await self._users.update(
+            self._db, user, {"password_hash": await self._hasher.hash(password)}
+        )
+        await self._refresh_tokens.revoke_for_user(self._db, user.id, now)
+        await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
+        await self._users.commit(self._db)
+
+    async def _start_session(self, user: User, family_id: str, now: datetime) -> TokenPair:
+        refresh_token, refresh_hash = new_opaque_token()
+        await self._refresh_tokens.create(
+            self._db,
+            {
+                "user_id": user.id,
+                "token_hash": refresh_hash,
+                "family_id": family_id,
+                "expires_at": now + timedelta(days=self._config.REFRESH_TOKEN_EXPIRE_DAYS),
+            },
+        )
+        return TokenPair(
+            access_token=self._tokens.issue(user.id, family_id, now),
+            refresh_token=refresh_token,
+            expires_in=int(self._tokens.lifetime.total_seconds()),
+        )

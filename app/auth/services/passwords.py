@@ -1,0 +1,58 @@
+"""Password hashing with pwdlib: Argon2id for new hashes; bcrypt hashes still verify and are
+upgraded on the next successful login. Hashing runs in a worker thread, never on the loop."""
+
+import asyncio
+import secrets
+from functools import cached_property
+
+from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
+
+from app.auth.config import AuthConfig, auth_config
+
+MAX_PASSWORD_LENGTH = 128
+
+
+class PasswordHasher:
+    def __init__(self, config: AuthConfig) -> None:
+        self._hash = PasswordHash(
+            (
+                Argon2Hasher(
+                    time_cost=config.PASSWORD_HASH_TIME_COST,
+                    memory_cost=config.PASSWORD_HASH_MEMORY_COST,
+                    parallelism=config.PASSWORD_HASH_PARALLELISM,
+                ),
+                BcryptHasher(),
+            )
+        )
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self._hash.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hash.hash, password)
+
+    async def verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        """Whether it matches, and a new hash when the stored one is outdated."""
+        return await asyncio.to_thread(self._verify, password, password_hash)
+
+    async def burn(self, password: str) -> None:
+        """Spend the time of one verification, so unknown users cost as much as known ones."""
+        await asyncio.to_thread(self._verify, password, self._dummy_hash)
+
+    def _verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        # An over-long password never matches, but costs the same work to reject.
+        too_long = len(password) > MAX_PASSWORD_LENGTH
+        try:
+            valid, new_hash = self._hash.verify_and_update(
+                password[:MAX_PASSWORD_LENGTH], password_hash
+            )
+        except (ValueError, UnknownHashError):  # bcrypt refuses passwords over 72 bytes
+            return False, None
+        return (False, None) if too_long else (valid, new_hash)
+
+
+password_hasher = PasswordHasher(auth_config)

@@ -1,0 +1,79 @@
+"""Access tokens (short-lived HS256 JWTs) and opaque random tokens stored as hashes."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from app.auth.exceptions import InvalidToken
+from app.core.configs import AppConfig, app_config
+
+ALGORITHM = "HS256"
+ACCESS = "access"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    session_id: str | None
+
+
+def new_opaque_token() -> tuple[str, str]:
+    """A random token for the client and the SHA-256 hex digest to store."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_family_id() -> str:
+    return uuid.uuid4().hex
+
+
+class AccessTokens:
+    def __init__(self, config: AppConfig) -> None:
+        self._config = config
+
+    @property
+    def lifetime(self) -> timedelta:
+        return timedelta(minutes=self._config.ACCESS_TOKEN_EXPIRE_MINUTES)
+
+    def issue(self, user_id: int, session_id: str, now: datetime) -> str:
+        claims = {
+            "sub": str(user_id),
+            "type": ACCESS,
+            "sid": session_id,
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._config.SECRET_KEY, algorithm=ALGORITHM)
+
+    def decode(self, token: str) -> AccessClaims:
+        """Validate signature, algorithm, expiry and type; raise ``InvalidToken`` otherwise."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._config.SECRET_KEY,
+                algorithms=[ALGORITHM],
+                options={"require": ["sub", "exp", "iat", "type"]},
+            )
+        except jwt.PyJWTError:
+            raise InvalidToken from None
+        subject, session = claims.get("sub"), claims.get("sid")
+        if claims.get("type") != ACCESS or not isinstance(subject, str) or not subject.isdigit():
+            raise InvalidToken
+        user_id = int(subject)
+        if not 0 < user_id < 2**63:
+            raise InvalidToken
+        return AccessClaims(
+            user_id=user_id, session_id=session if isinstance(session, str) else None
+        )
+
+
+access_tokens = AccessTokens(app_config)
