@@ -32,7 +32,9 @@ migration: install ## Autogenerate a migration: make migration m="add comments"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
 test: install ## Run the suite on PostgreSQL and Redis (addresses in .test.env), with coverage
+	@rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest $(ARGS)
+	@$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
 test-embedded: install ## Run the suite on SQLite and the in-process backends

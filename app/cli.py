@@ -94,3 +94,52 @@ def worker(
         ]
     )
     raise typer.Exit(code=run_worker(args) or 0)
+
+
+async def _create_admin(email: str, username: str, password: str) -> int:
+    from app.auth.services.user import UserService
+    from app.core.db import database
+    from app.core.services.events import FastAPIEventsService
+
+    database.connect()
+    try:
+        async with database.session() as db:
+            user = await UserService(db, FastAPIEventsService(db)).create(
+                email=email, username=username, password=password, is_admin=True
+            )
+            return user.id
+    finally:
+        await database.disconnect()
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="Email of the new admin.")],
+    username: Annotated[str, typer.Option(prompt=True, help="Username of the new admin.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="Password (8-128 chars)."
+        ),
+    ],
+) -> None:
+    """Create an administrator account; prompts for whatever is not given."""
+    import asyncio
+
+    import pydantic
+
+    from app.auth.schemas.user import UserCreate
+    from app.core.exceptions import DomainError
+
+    try:
+        data = UserCreate(email=email, username=username, password=password)
+    except pydantic.ValidationError as error:
+        for problem in error.errors():
+            typer.echo(f"{problem['loc'][0]}: {problem['msg']}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        user_id = asyncio.run(_create_admin(data.email, data.username, data.password))
+    except DomainError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"Admin {data.username} created with id {user_id}.")

@@ -23,7 +23,7 @@ from app.main import create_app
 from tests.core.routes import router as test_router
 from tests.factories.async_alchemy_factory import current_session
 from tests.mail import Mailbox, SMTPServer
-from tests.queue import running_receiver
+from tests.queue import drain_queue
 from tests.services import unreachable_services
 
 
@@ -71,8 +71,7 @@ async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
         async with database.engine.begin() as connection:
             await connection.run_sync(BaseModel.metadata.drop_all)
             await connection.run_sync(BaseModel.metadata.create_all)
-        async with running_receiver():
-            yield application
+        yield application
         async with database.engine.begin() as connection:
             await connection.run_sync(BaseModel.metadata.drop_all)
 
@@ -118,6 +117,7 @@ class SentMail:
             self._outbox.messages.clear()
 
     async def wait_for(self, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
+        await drain_queue()
         if self._outbox is None:
             return await self._mailbox.wait_for(count, timeout)
         deadline = time.monotonic() + timeout

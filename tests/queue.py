@@ -1,5 +1,9 @@
-"""Run queued tasks during tests: in-process on the embedded broker, through a real Redis
-stream and an in-process taskiq receiver in real mode."""
+"""Run queued tasks during tests: inline on the embedded broker; in real mode through the real
+Redis stream, consumed by an in-process taskiq receiver while ``drain_queue`` waits.
+
+Tasks run only while a test waits for them, never beside the test's own queries: the test and
+the code under test share one database connection.
+"""
 
 import asyncio
 import time
@@ -30,18 +34,27 @@ async def running_receiver() -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def drain_queue(timeout: float = 20.0) -> None:
-    """Wait until every pushed task has finished (acknowledged, on Redis)."""
+async def _drained(redis: Redis, stream_broker: ReclaimingRedisStreamBroker) -> bool:
+    if not await redis.exists(stream_broker.queue_name):
+        return True
+    stream = await redis.xinfo_stream(stream_broker.queue_name)
+    groups = await redis.xinfo_groups(stream_broker.queue_name)
+    group = next(g for g in groups if g["name"].decode() == stream_broker.consumer_group_name)
+    return bool(group["pending"] == 0 and group["last-delivered-id"] == stream["last-generated-id"])
+
+
+async def drain_queue(timeout: float = 30.0) -> None:
+    """Run every pushed task to completion (acknowledged, on Redis)."""
     if isinstance(broker, InMemoryBroker):
         await broker.wait_all()
         return
     assert isinstance(broker, ReclaimingRedisStreamBroker)
     deadline = time.monotonic() + timeout
     async with Redis(connection_pool=broker.connection_pool) as redis:
-        while time.monotonic() < deadline:
-            groups = await redis.xinfo_groups(broker.queue_name)
-            group = next(g for g in groups if g["name"].decode() == broker.consumer_group_name)
-            if group["pending"] == 0 and not group.get("lag"):
-                return
-            await asyncio.sleep(0.02)
-    raise TimeoutError("queued tasks did not finish in time")
+        if await _drained(redis, broker):
+            return
+        async with running_receiver():
+            while not await _drained(redis, broker):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("queued tasks did not finish in time")
+                await asyncio.sleep(0.02)

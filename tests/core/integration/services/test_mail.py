@@ -18,7 +18,7 @@ from app.core.services.mail import (
 )
 from app.core.services.queue import broker, queue_service
 from tests.mail import Mailbox, SMTPServer, free_port, parts
-from tests.queue import drain_queue
+from tests.queue import drain_queue, running_receiver
 
 VIEWS = Path(__file__).resolve().parents[2] / "emails"
 
@@ -120,10 +120,11 @@ async def test_queued_mail_is_retried_until_the_smtp_server_answers(
     )
     server = SMTPServer(port)
     try:
-        await asyncio.sleep(0.3)  # the first attempt fails while nothing listens
-        server.start()
-        [message] = await server.mailbox.wait_for(1, timeout=20)
-        await drain_queue()
+        async with running_receiver():
+            await asyncio.sleep(0.3)  # the first attempt fails while nothing listens
+            server.start()
+            [message] = await server.mailbox.wait_for(1, timeout=20)
+            await drain_queue()
     finally:
         server.stop()
 
