@@ -41,10 +41,11 @@ test-embedded: install ## Run the suite on SQLite and the in-process backends
 	@mkdir -p var && rm -f var/test.db var/test.db-wal var/test.db-shm
 	$(EMBEDDED) $(BIN)/pytest $(ARGS)
 
-lint: install ## ruff, formatting and mypy (strict)
+lint: install ## ruff, formatting, mypy (strict) and import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## Fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .

@@ -4,6 +4,9 @@ from pydantic import Field
 
 from app.core.configs import BaseConfig
 
+# Longer passwords are refused: hashing megabytes of input is a denial-of-service lever.
+MAX_PASSWORD_LENGTH = 128
+
 
 class AuthConfig(BaseConfig):
     # Argon2id cost; the defaults follow OWASP's guidance. Tests lower them.

@@ -11,8 +11,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.auth.config import MAX_PASSWORD_LENGTH
 from app.auth.models import User, UserStatus
-from app.auth.services.passwords import MAX_PASSWORD_LENGTH
 from app.core.db import FilterParam, ListParams, SortParam
 
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]

@@ -10,9 +10,7 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
-from app.auth.config import AuthConfig, auth_config
-
-MAX_PASSWORD_LENGTH = 128
+from app.auth.config import MAX_PASSWORD_LENGTH, AuthConfig, auth_config
 
 
 class PasswordHasher:
