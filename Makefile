@@ -39,7 +39,7 @@ test: install ## Run the suite on PostgreSQL and Redis (addresses in .test.env),
 
 test-embedded: install ## Run the suite on SQLite and the in-process backends
 	@mkdir -p var && rm -f var/test.db var/test.db-wal var/test.db-shm
-	$(EMBEDDED) $(BIN)/pytest $(ARGS)
+	$(EMBEDDED) $(BIN)/pytest -m "not slow" $(ARGS)
 
 lint: install ## ruff, formatting, mypy (strict) and import contracts
 	$(BIN)/ruff check .

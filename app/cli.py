@@ -143,3 +143,28 @@ def create_admin(
         typer.echo(error.detail, err=True)
         raise typer.Exit(code=1) from None
     typer.echo(f"Admin {data.username} created with id {user_id}.")
+
+
+@cli.command("new-module")
+def new_module(
+    name: Annotated[str, typer.Argument(help="Module name, e.g. blog (lowercase).")],
+    entity: Annotated[
+        str | None, typer.Option(help="Entity class name, e.g. Post (default: from NAME).")
+    ] = None,
+) -> None:
+    """Create app/NAME and tests/NAME: a CRUD module wired into the kernel."""
+    from app.scaffold import ScaffoldError, create_module
+
+    try:
+        written = create_module(PROJECT_ROOT, name, entity)
+    except ScaffoldError as error:
+        typer.echo(f"Nothing was changed: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    for path in written:
+        typer.echo(f"  wrote {path.relative_to(PROJECT_ROOT)}")
+    typer.echo(
+        "\nNext steps:\n"
+        f'  1. make migration m="create {name} tables"   (review the file in alembic/versions)\n'
+        "  2. make migrate\n"
+        f"  3. make test ARGS=tests/{name}\n"
+    )

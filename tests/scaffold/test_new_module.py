@@ -1,0 +1,119 @@
+"""``python -m app new-module`` in a temporary copy of the project: the new module lints,
+type-checks, keeps the import contracts, migrates and passes its own tests."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.scaffold import ScaffoldError, create_module, default_entity
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def copy_project(target: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        source = ROOT / name
+        if source.is_file() and not name.startswith((".venv/", "var/")):
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def run(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{project / 'var' / 'scaffold.db'}",
+        "REDIS_URL": "",
+        "SMTP_HOST": "",
+        "COVERAGE_PROCESS_START": "",
+    }
+    return subprocess.run(  # noqa: S603
+        list(command),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_new_module_is_ready_to_use(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    python = str(BIN / "python")
+
+    created = run(project, python, "-m", "app", "new-module", "blog_posts")
+    assert created.returncode == 0, created.stderr
+    assert "make migration" in created.stdout
+
+    steps = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "mypy")],
+        [str(BIN / "lint-imports")],
+        [str(BIN / "alembic"), "upgrade", "head"],
+        [str(BIN / "alembic"), "revision", "--autogenerate", "-m", "create blog_posts tables"],
+        [str(BIN / "alembic"), "upgrade", "head"],
+        [str(BIN / "alembic"), "check"],
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/blog_posts"],
+    ]
+    for step in steps:
+        result = run(project, *step)
+        assert result.returncode == 0, f"{' '.join(step)}\n{result.stdout}\n{result.stderr}"
+    assert "blog_post" in "".join(
+        path.read_text() for path in (project / "alembic/versions").glob("*.py")
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("auth", "already exists"),
+        ("core", "not a usable module name"),
+        ("Blog", "not a usable module name"),
+        ("class", "not a usable module name"),
+        ("x", "not a usable module name"),
+        ("../evil", "not a usable module name"),
+    ],
+)
+def test_bad_or_existing_names_are_refused_and_change_nothing(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    project = tmp_path / "project"
+    (project / "app" / "auth").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.mypy]\n")
+    before = sorted(project.rglob("*"))
+
+    with pytest.raises(ScaffoldError, match=message):
+        create_module(project, name)
+
+    assert sorted(project.rglob("*")) == before
+
+
+def test_a_table_that_exists_is_refused(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+
+    with pytest.raises(ScaffoldError, match="table named 'users'"):
+        create_module(project, "people", entity="User")
+
+
+@pytest.mark.parametrize(
+    ("module", "entity"),
+    [("posts", "Post"), ("blog_posts", "BlogPost"), ("categories", "Category")],
+)
+def test_default_entity_names(module: str, entity: str) -> None:
+    assert default_entity(module) == entity
