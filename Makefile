@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EMBEDDED := DATABASE_URL=sqlite+aiosqlite:///./var/test.db REDIS_URL= SMTP_HOST=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate migration test test-embedded coverage lint format check-migrations clean
+.PHONY: help install run worker migrate migration test test-embedded lint format check-migrations check-deploy routes clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ install: $(STAMP) ## Create .venv with the exact versions in poetry.lock
 
 run: install ## Migrate and serve the API on http://127.0.0.1:8000 (embedded backends by default)
 	$(BIN)/python -m app serve
+
+worker: install ## Run queue workers (needs REDIS_URL)
+	$(BIN)/python -m app worker
+
+routes: install ## List the API routes
+	@$(BIN)/python -m app routes
 
 migrate: install ## Apply pending migrations
 	$(BIN)/python -m app migrate
@@ -54,6 +60,10 @@ format: install ## Fix what ruff can fix and format the code
 check-migrations: install ## Fail when the models and the migrations disagree (alembic check)
 	$(BIN)/alembic upgrade head
 	$(BIN)/alembic check
+
+check-deploy: install ## Lint the Dockerfile (hadolint) and validate docker-compose.yaml (Compose schema)
+	$(BIN)/hadolint --failure-threshold info Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
 
 clean: ## Remove the virtualenv, caches and local databases
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .coverage htmlcov

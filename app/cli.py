@@ -168,3 +168,13 @@ def new_module(
         "  2. make migrate\n"
         f"  3. make test ARGS=tests/{name}\n"
     )
+
+
+@cli.command()
+def routes() -> None:
+    """List the API's routes (from its OpenAPI document): method, path and summary."""
+    from app.main import app
+
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            typer.echo(f"{method.upper():<7} {path:<32} {operation.get('summary', '')}")
