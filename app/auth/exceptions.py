@@ -4,7 +4,6 @@ from app.core.exceptions import (
     ActionNotAllowed,
     AlreadyExistsError,
     AuthenticationError,
-    DomainError,
     NotFoundError,
 )
 
@@ -29,12 +28,12 @@ class InvalidToken(AuthenticationError):
     detail = "Could not validate credentials"
 
 
-class InvalidResetToken(DomainError):
+class InvalidResetToken(AuthenticationError):
     detail = "The reset token is invalid or has expired"
 
 
 class WrongCurrentPassword(ActionNotAllowed):
-    detail = "The current password is incorrect"
+    detail = "Changing the email or password needs the correct current_password"
 
 
 __all__ = [

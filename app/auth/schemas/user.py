@@ -1,21 +1,36 @@
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
-    model_validator,
+    WithJsonSchema,
 )
 
 from app.auth.config import MAX_PASSWORD_LENGTH
 from app.auth.models import User, UserStatus
 from app.core.db import FilterParam, ListParams, SortParam
 
-Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
+
+def _normalise_email(value: str) -> str:
+    """A syntactically valid address, lowercased; no DNS lookups, ``.test`` domains allowed."""
+    try:
+        checked = validate_email(value, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as error:
+        raise ValueError(f"value is not a valid email address: {error}") from None
+    return checked.normalized.lower()
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_normalise_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
 Username = Annotated[
     str,
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$"),
@@ -43,13 +58,12 @@ class ProfileUpdate(RequestModel):
     email: Email | None = None
     username: Username | None = None
     password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=1024)
-
-    @model_validator(mode="after")
-    def _current_password_for_sensitive_changes(self) -> Self:
-        if (self.email is not None or self.password is not None) and not self.current_password:
-            raise ValueError("current_password is required to change the email or password")
-        return self
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Required to change the email or the password",
+    )
 
 
 class UserStatusUpdate(RequestModel):

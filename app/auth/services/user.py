@@ -95,7 +95,9 @@ class UserService:
     ) -> User:
         """Apply a profile edit; a password change ends every other session of the user."""
         if changes.email is not None or changes.password is not None:
-            valid, _ = await self._hasher.verify(changes.current_password or "", user.password_hash)
+            if not changes.current_password:
+                raise WrongCurrentPassword
+            valid, _ = await self._hasher.verify(changes.current_password, user.password_hash)
             if not valid:
                 raise WrongCurrentPassword
         raise_if_taken(

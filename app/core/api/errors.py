@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.api.routing import route_template
 from app.core.exceptions import (
     ActionNotAllowed,
     AlreadyExistsError,
@@ -56,7 +57,18 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    allowed = _documented_methods(request) if exc.status_code == 405 else None
+    if allowed:
+        headers = {**(headers or {}), "Allow": allowed}
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def _documented_methods(request: Request) -> str | None:
+    """Every method of the path (Starlette names only those of the first route it matched)."""
+    template = route_template(request.scope) or request.url.path
+    operations = request.app.openapi().get("paths", {}).get(template, {})
+    return ", ".join(sorted(method.upper() for method in operations)) or None
 
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:

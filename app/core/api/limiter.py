@@ -27,6 +27,7 @@ from pyrate_limiter import (
 from pyrate_limiter.clocks import WallClock
 from redis.exceptions import RedisError
 
+from app.core.api.routing import route_template
 from app.core.configs import app_config
 from app.core.services.log import logger
 from app.core.services.redis import redis_connection
@@ -145,8 +146,7 @@ class ConfigurableRateLimiter:
 
     @staticmethod
     async def _identify(request: Request) -> str:
-        route = request.scope.get("route")
-        template = getattr(route, "path", request.url.path)
+        template = route_template(request.scope) or request.url.path
         return f"{client_address(request)}:{request.method}:{template}"
 
     async def _reject(self, request: Request, response: Response) -> None:

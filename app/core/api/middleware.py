@@ -7,6 +7,8 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.api.routing import route_template
+
 REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's request id only when it is short and harmless to log.
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -47,11 +49,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if self.access_log_enabled:
-                route = scope.get("route")
                 access_log.info(
                     "request",
                     method=scope["method"],
-                    route=getattr(route, "path", None),
+                    route=route_template(scope),
                     path=scope["path"],
                     status=status_code,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),

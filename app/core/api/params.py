@@ -4,6 +4,8 @@ Syntax: ``sort=id:desc,username:asc``, ``filters=status:active,id:[1,2]``. Anyth
 a 422 naming the query parameter; it never reaches the database.
 """
 
+import inspect
+import re
 from typing import Annotated, Any, TypeVar, get_args
 
 import pydantic
@@ -31,6 +33,17 @@ def _invalid(param: str, message: str) -> RequestValidationError:
 
 def _allowed_fields(model: type[pydantic.BaseModel]) -> tuple[str, ...]:
     return tuple(str(arg) for arg in get_args(model.model_fields["field"].annotation))
+
+
+def _field_pattern(model: type[pydantic.BaseModel]) -> str:
+    names = _allowed_fields(model)
+    if not names:
+        return "[A-Za-z_][A-Za-z0-9_]*"
+    return "(?:" + "|".join(re.escape(name) for name in names) + ")"
+
+
+def _repeated(item: str, times: int) -> str:
+    return f"^{item}(?:,{item}){{0,{times - 1}}}$"
 
 
 def split_top_level(raw: str, param: str) -> list[str]:
@@ -81,6 +94,40 @@ class ListParamsBuilder:
         self.max_sort_items = max_sort_items
         self.max_filter_items = max_filter_items
         self.max_filter_values = max_filter_values
+        # FastAPI reads this signature: it documents the whitelisted syntax as a pattern.
+        self.__signature__ = self._signature()
+
+    def _signature(self) -> inspect.Signature:
+        sort_item = f"{_field_pattern(self.sort_model)}(?::(?:asc|desc))?"
+        value = r"[^,\[\]\x00-\x1f]*"
+        values = f"(?:{value}(?:,{value}){{0,{self.max_filter_values - 1}}})?"
+        filter_item = f"{_field_pattern(self.filter_model)}:(?:{value}|\\[{values}\\])"
+        documented = {
+            "sort": (
+                _repeated(sort_item, self.max_sort_items),
+                "Comma-separated `field:asc|desc` items, e.g. `id:desc,username:asc`; "
+                f"fields: {', '.join(_allowed_fields(self.sort_model)) or 'any column'}.",
+            ),
+            "filters": (
+                _repeated(filter_item, self.max_filter_items),
+                "Comma-separated `field:value` or `field:[a,b]` items, e.g. `id:[1,2]`; "
+                f"fields: {', '.join(_allowed_fields(self.filter_model)) or 'any column'}.",
+            ),
+        }
+        parameters = []
+        for parameter in inspect.signature(type(self).__call__).parameters.values():
+            if parameter.name == "self":
+                continue
+            if parameter.name in documented:
+                pattern, description = documented[parameter.name]
+                query = Query(
+                    max_length=MAX_QUERY_LENGTH,
+                    description=description,
+                    json_schema_extra={"pattern": pattern},
+                )
+                parameter = parameter.replace(annotation=Annotated[str | None, query])
+            parameters.append(parameter)
+        return inspect.Signature(parameters, return_annotation=ListParams)
 
     def __call__(
         self,
@@ -123,7 +170,7 @@ class ListParamsBuilder:
             field, _, order = part.strip().partition(":")
             field, order = field.strip(), order.strip() or "asc"
             if field in seen:
-                raise _invalid("sort", f"field {field!r} is sorted on twice")
+                continue  # the first mention decides
             seen.add(field)
             result.append(self._build(self.sort_model, "sort", field=field, order=order))
         return result

@@ -17,6 +17,14 @@ async def test_wrong_method_is_json_405(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.headers["allow"] == "GET"
+
+
+async def test_405_lists_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.options("/api/v1/profile")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
 
 
 async def test_domain_error_is_translated(client: httpx.AsyncClient) -> None:

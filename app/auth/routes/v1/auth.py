@@ -15,7 +15,9 @@ from app.auth.schemas.auth import (
 from app.auth.schemas.user import UserCreate, UserWithEmailResponse
 from app.core.api import ConfigurableRateLimiter, error_responses
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/auth", tags=["auth"], responses=error_responses({400: "Malformed request body"})
+)
 
 WINDOW = auth_config.RATE_LIMIT_WINDOW_SECONDS
 UNAUTHORIZED = error_responses({401: "Invalid credentials or token", 429: "Rate limit reached"})
@@ -88,7 +90,7 @@ async def restore_password(data: RestorePasswordRequest, auth: AuthServiceDep) -
     "/reset-password",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=limit(auth_config.RESET_PASSWORD_RATE_LIMIT),
-    responses=error_responses({400: "Invalid or expired token", 429: "Rate limit reached"}),
+    responses=error_responses({401: "Invalid or expired token", 429: "Rate limit reached"}),
 )
 async def reset_password(data: ResetPasswordRequest, auth: AuthServiceDep) -> None:
     """Set a new password with the token from the reset mail; every session ends."""

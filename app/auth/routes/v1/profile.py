@@ -18,7 +18,13 @@ async def get_profile(user: ActiveUser) -> UserWithEmailResponse:
 
 @router.patch(
     "",
-    responses=error_responses({403: "Wrong current password", 409: "Email or username taken"}),
+    responses=error_responses(
+        {
+            400: "Malformed request body",
+            403: "Missing or wrong current_password",
+            409: "Email or username taken",
+        }
+    ),
 )
 async def update_profile(
     changes: ProfileUpdate, user: ActiveUser, claims: AccessToken, users: UserServiceDep

@@ -44,7 +44,9 @@ async def get_user(user_id: ResourceId, viewer: ActiveUser, users: UserServiceDe
 
 @router.patch(
     "/{user_id}",
-    responses=error_responses({403: "Admins only, not on oneself", 404: "No such user"}),
+    responses=error_responses(
+        {400: "Malformed request body", 403: "Admins only, not on oneself", 404: "No such user"}
+    ),
 )
 async def update_user_status(
     user_id: ResourceId,
