@@ -135,7 +135,7 @@ def main() -> int:
             "--header",
             f"Authorization: Bearer {token}",
             "--workers",
-            "2",
+            "1",
             "--seed",
             "1",
             "--report-dir",

@@ -1,36 +1,19 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    WithJsonSchema,
 )
 
 from app.auth.config import MAX_PASSWORD_LENGTH
 from app.auth.models import User, UserStatus
 from app.core.db import FilterParam, ListParams, SortParam
+from app.core.types import ISO_DATETIME_PATTERN, EmailAddress
 
-
-def _normalise_email(value: str) -> str:
-    """A syntactically valid address, lowercased; no DNS lookups, ``.test`` domains allowed."""
-    try:
-        checked = validate_email(value, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as error:
-        raise ValueError(f"value is not a valid email address: {error}") from None
-    return checked.normalized.lower()
-
-
-Email = Annotated[
-    str,
-    StringConstraints(max_length=320),
-    AfterValidator(_normalise_email),
-    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
-]
+Email = EmailAddress
 Username = Annotated[
     str,
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$"),
@@ -114,6 +97,13 @@ class UserSortParam(SortParam):
 
 class UserFilterParam(FilterParam):
     field: Literal["id", "username", "status", "created_at"]
+
+    value_patterns: ClassVar[dict[str, str]] = {
+        "id": r"[1-9][0-9]{0,9}",
+        "status": "active|blocked",
+        "username": r"[A-Za-z0-9_.-]{1,50}",
+        "created_at": ISO_DATETIME_PATTERN,
+    }
 
 
 class UserListParams(ListParams):

@@ -25,6 +25,8 @@ from app.core.exceptions import error_item
 MAX_QUERY_LENGTH = 2000
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+# A filter value: no list punctuation, no control characters.
+ANY_VALUE = r"[^,\[\]\x00-\x1f]*"
 
 
 def _invalid(param: str, message: str) -> RequestValidationError:
@@ -43,7 +45,7 @@ def _field_pattern(model: type[pydantic.BaseModel]) -> str:
 
 
 def _repeated(item: str, times: int) -> str:
-    return f"^{item}(?:,{item}){{0,{times - 1}}}$"
+    return f"^(?:{item}(?:,{item}){{0,{times - 1}}})?$"  # empty: no sorting or filtering
 
 
 def split_top_level(raw: str, param: str) -> list[str]:
@@ -97,11 +99,20 @@ class ListParamsBuilder:
         # FastAPI reads this signature: it documents the whitelisted syntax as a pattern.
         self.__signature__ = self._signature()
 
+    def _filter_alternatives(self) -> list[str]:
+        """One ``field:value`` or ``field:[v,...]`` regex per field (or any field name)."""
+        patterns = self.filter_model.value_patterns
+        names = [re.escape(name) for name in _allowed_fields(self.filter_model)]
+        alternatives = []
+        for name in names or ["[A-Za-z_][A-Za-z0-9_]*"]:
+            value = f"(?:{patterns[name]})" if name in patterns else ANY_VALUE
+            values = f"(?:{value}(?:,{value}){{0,{self.max_filter_values - 1}}})?"
+            alternatives.append(f"{name}:(?:{value}|\\[{values}\\])")
+        return alternatives
+
     def _signature(self) -> inspect.Signature:
         sort_item = f"{_field_pattern(self.sort_model)}(?::(?:asc|desc))?"
-        value = r"[^,\[\]\x00-\x1f]*"
-        values = f"(?:{value}(?:,{value}){{0,{self.max_filter_values - 1}}})?"
-        filter_item = f"{_field_pattern(self.filter_model)}:(?:{value}|\\[{values}\\])"
+        filter_item = "(?:" + "|".join(self._filter_alternatives()) + ")"
         documented = {
             "sort": (
                 _repeated(sort_item, self.max_sort_items),
@@ -186,12 +197,18 @@ class ListParamsBuilder:
             field, separator, value = item.partition(":")
             if not separator or not field.strip():
                 raise _invalid("filters", f"{item!r} is not of the form field:value")
-            result.append(
-                self._build(
-                    self.filter_model, "filters", field=field.strip(), value=self._value(value)
-                )
-            )
+            field, parsed = field.strip(), self._value(value)
+            self._check_value_pattern(field, parsed)
+            result.append(self._build(self.filter_model, "filters", field=field, value=parsed))
         return result
+
+    def _check_value_pattern(self, field: str, value: str | list[str]) -> None:
+        pattern = self.filter_model.value_patterns.get(field)
+        if pattern is None:
+            return
+        for item in value if isinstance(value, list) else [value]:
+            if not re.fullmatch(pattern, item):
+                raise _invalid("filters", f"invalid value for {field!r}: {item!r}")
 
     def _value(self, raw: str) -> str | list[str]:
         raw = raw.strip()

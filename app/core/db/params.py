@@ -3,7 +3,7 @@
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import pydantic
 
@@ -28,10 +28,13 @@ class SortParam(pydantic.BaseModel):
 class FilterParam(pydantic.BaseModel):
     """One ``field:value`` or ``field:[a,b]`` item of ``filters``.
 
-    Values stay as given here; the repository coerces them to the column's type.
+    Values stay as given here; the repository coerces them to the column's type. Subclasses may
+    describe the text each field accepts in ``value_patterns`` (regular expressions), which the
+    API documents and enforces.
     """
 
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    value_patterns: ClassVar[dict[str, str]] = {}
 
     field: str
     value: Any

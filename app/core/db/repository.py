@@ -9,7 +9,17 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import pydantic
-from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    SmallInteger,
+    false,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,6 +31,21 @@ from app.core.exceptions import InvalidListParams
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER_BOUNDS = {
+    SmallInteger: (-(2**15), 2**15 - 1),
+    BigInteger: (INT64_MIN, INT64_MAX),
+    Integer: (-(2**31), 2**31 - 1),
+}
+
+
+def fits_column(column: "ColumnElement[Any] | InstrumentedAttribute[Any]", value: Any) -> bool:
+    """Whether an integer value fits the column's storage; PostgreSQL refuses those that don't."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return True
+    for column_type, (low, high) in _INTEGER_BOUNDS.items():
+        if isinstance(column.type, column_type):
+            return low <= value <= high
+    return True
 
 
 @lru_cache(maxsize=64)
@@ -60,7 +85,7 @@ class BaseRepository(Generic[ModelT]):
     async def get(
         self, db: AsyncSession, model_id: int, *, with_deleted: bool = False
     ) -> ModelT | None:
-        if not INT64_MIN <= model_id <= INT64_MAX:
+        if not fits_column(self._attribute("id"), model_id):
             return None
         stmt = self.select(with_deleted=with_deleted).where(self._attribute("id") == model_id)
         return (await db.execute(stmt)).scalar_one_or_none()
@@ -149,16 +174,22 @@ class BaseRepository(Generic[ModelT]):
             attribute = self._attribute(item.field, "filters")
             python_type = self._python_type(item.field)
             try:
+                values = [coerce_value(python_type, value) for value in self._values(item)]
+                # A number the column cannot hold matches no row.
+                fitting = [value for value in values if fits_column(attribute, value)]
                 if item.is_membership:
-                    values = [coerce_value(python_type, value) for value in item.value]
-                    conditions.append(attribute.in_(values))
+                    conditions.append(attribute.in_(fitting))
                 else:
-                    conditions.append(attribute == coerce_value(python_type, item.value))
+                    conditions.append(attribute == fitting[0] if fitting else false())
             except ValueError as error:
                 raise InvalidListParams(
                     "filters", f"invalid value for {item.field!r}: {error}"
                 ) from None
         return conditions
+
+    @staticmethod
+    def _values(item: FilterParam) -> list[Any]:
+        return list(item.value) if item.is_membership else [item.value]
 
     def _order_by(self, sort: Sequence[SortParam]) -> list[ColumnElement[Any]]:
         order_by: list[ColumnElement[Any]] = []

@@ -25,6 +25,7 @@ from app.core.configs import AppConfig, app_config
 from app.core.services.cache import CacheServiceInterface, cache_service
 from app.core.services.log import logger
 from app.core.services.queue import BaseTask, QueueServiceInterface, queue_service, queued
+from app.core.types import EmailAddress
 
 SENT_MARK_TTL_SECONDS = 7 * 24 * 3600
 
@@ -33,7 +34,7 @@ class EmailData(pydantic.BaseModel):
     """Who gets the mail and its subject."""
 
     subject: str = pydantic.Field(min_length=1, max_length=255, pattern=r"^[^\r\n]*$")
-    recipient: pydantic.EmailStr
+    recipient: EmailAddress
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ async def test_timestamps_come_back_aware_utc(db: AsyncSession) -> None:
 async def test_get_unknown_or_out_of_range_id_is_none(db: AsyncSession) -> None:
     assert await widgets.get(db, 987654) is None
     assert await widgets.get(db, 2**70) is None
+    assert await widgets.get(db, 2**40) is None  # beyond a 32-bit INTEGER column
 
 
 async def test_update_changes_fields_and_updated_at(db: AsyncSession) -> None:
@@ -198,6 +199,17 @@ async def test_list_rejects_values_that_do_not_fit_the_column(
 
     assert error.value.param == "filters"
     assert field in error.value.detail
+
+
+async def test_numbers_the_column_cannot_hold_match_nothing(db: AsyncSession) -> None:
+    created = await make_widgets(db)
+    huge = str(2**40)
+
+    membership = ListParams(filters=[FilterParam(field="id", value=[str(created[0].id), huge])])
+    equality = ListParams(filters=[FilterParam(field="size", value=huge)])
+
+    assert [w.id for w in (await widgets.get_list(db, membership)).items] == [created[0].id]
+    assert (await widgets.get_list(db, equality)).total == 0
 
 
 async def test_list_rejects_unknown_columns(db: AsyncSession) -> None:
