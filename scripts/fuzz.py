@@ -56,7 +56,7 @@ def _scratch_database(url: str) -> str:
 def _server(env: dict[str, str], port: int) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     log = (ROOT / "var" / "fuzz-server.log").open("w")
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [str(BIN / "python"), "-m", "app", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
@@ -92,14 +92,14 @@ def main() -> int:
         "QUEUE_NAME": "fuzz-tasks",
     }
     env["DATABASE_URL"] = _scratch_database(env["DATABASE_URL"])
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [str(BIN / "python"), "-m", "app", "migrate"],
         cwd=ROOT,
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [
             str(BIN / "python"),
             "-m",
@@ -144,7 +144,7 @@ def main() -> int:
         ]
         for operation in EXCLUDED_OPERATIONS:
             command += ["--exclude-operation-id", operation]
-        return subprocess.run([*command, *sys.argv[1:]], cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+        return subprocess.run([*command, *sys.argv[1:]], cwd=ROOT, env=env, check=False).returncode
 
 
 if __name__ == "__main__":
