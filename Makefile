@@ -65,7 +65,7 @@ fuzz: install ## Fuzz the running API with Schemathesis (real mode, every check,
 	$(BIN)/python scripts/fuzz.py $(ARGS)
 
 bench: install ## Benchmark the kit against a minimal baseline (needs wrk, PostgreSQL and Redis)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 check-deploy: install ## Lint the Dockerfile (hadolint) and validate docker-compose.yaml (Compose schema)
 	$(BIN)/hadolint --failure-threshold info Dockerfile

@@ -79,7 +79,8 @@ def seed_users(url: str, upto: int, password_hash: str) -> None:
             connection.execute(
                 "INSERT INTO users (email, username, password_hash, status, is_admin, created_at,"
                 " updated_at) SELECT 'user' || g || '@example.com', 'user_' || g, %s, 'active',"
-                " false, now() - g * interval '1 second', now() FROM generate_series(%s, %s) g",
+                " false, now() - g * interval '1 second', now()"
+                " FROM generate_series(%s::int, %s::int) g",
                 (password_hash, start, upto),
             )
         connection.execute("ANALYZE users")
@@ -223,10 +224,8 @@ def main() -> None:
     subprocess.run(
         [PYTHON, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    from app.auth.config import AuthConfig
-    from app.auth.services.passwords import PasswordHasher
-
-    seed_users(database, 1_000, PasswordHasher(AuthConfig(_env_file=None))._hash.hash(PASSWORD))  # type: ignore[call-arg]
+    password_hash = production_hasher()._hash.hash(PASSWORD)
+    seed_users(database, 1_000, password_hash)
     logs = ROOT / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     kit_cmd = [PYTHON, "-m", "app", "serve", "--no-migrate", "--port"]
@@ -264,9 +263,7 @@ def main() -> None:
             connections=32,
             script=auth,
         )
-        seed_users(
-            database, 100_000, PasswordHasher(AuthConfig(_env_file=None))._hash.hash(PASSWORD)
-        )  # type: ignore[call-arg]
+        seed_users(database, 100_000, password_hash)
         results["users_100k"] = interleaved(
             f"{kit}/api/v1/users?{list_query}",
             f"{base}/users?page=1&per_page=20",
