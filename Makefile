@@ -62,7 +62,7 @@ check-migrations: install ## Fail when the models and the migrations disagree (a
 	$(BIN)/alembic check
 
 fuzz: install ## Fuzz the running API with Schemathesis (real mode, every check, 100 examples per operation)
-	$(BIN)/python scripts/fuzz.py $(ARGS)
+	$(BIN)/python -m scripts.fuzz $(ARGS)
 
 bench: install ## Benchmark the kit against a minimal baseline (needs wrk, PostgreSQL and Redis)
 	$(BIN)/python -m bench.run

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from app.auth.config import AuthConfig
 from app.auth.services.passwords import PasswordHasher
+from scripts.local_services import free_port, scratch_database, test_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -43,32 +43,6 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 """
-
-
-def env_file() -> dict[str, str]:
-    values = {}
-    for line in (ROOT / ".test.env").read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not line.startswith("#"):
-            values[key.strip()] = value.strip()
-    return values
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def scratch_database(url: str) -> str:
-    parsed = make_url(url)
-    name = f"{parsed.database}_bench"
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return parsed.set(database=name).render_as_string(False)
 
 
 def seed_users(url: str, upto: int, password_hash: str) -> None:
@@ -203,8 +177,8 @@ def hash_rates() -> tuple[float, float]:
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
-    settings = env_file()
-    database = scratch_database(os.environ.get("DATABASE_URL", settings["DATABASE_URL"]))
+    settings = test_env()
+    database = scratch_database(os.environ.get("DATABASE_URL", settings["DATABASE_URL"]), "bench")
     env = {
         **os.environ,
         "APP_ENV": "production",
@@ -289,7 +263,7 @@ def main() -> None:
         )
         flooding.start()
         time.sleep(0.5)
-        health_under_flood = wrk(f"{kit}/health", connections=1, seconds=SECONDS - 1)
+        health_under_flood = wrk(f"{kit}/health", connections=1, seconds=max(1, SECONDS - 1))
         flooding.join()
         results["login_32"] = flood
         results["health_during_login_flood"] = {"kit": health_under_flood}

@@ -2,12 +2,11 @@
 
 Starts ``python -m app serve`` on a free loopback port against a scratch PostgreSQL database
 and Redis (the addresses of ``.test.env``), runs ``schemathesis run`` and exits with its status.
-Usage: ``python scripts/fuzz.py [extra schemathesis options]`` (``make fuzz``).
+Usage: ``python -m scripts.fuzz [extra schemathesis options]`` (``make fuzz``).
 """
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,41 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
-from sqlalchemy.engine import make_url
+
+from scripts.local_services import free_port, scratch_database, test_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TEST_ENV = ROOT / ".test.env"
 ADMIN = {"email": "fuzz-admin@example.com", "username": "fuzz_admin", "password": "fuzz-admin-pass"}
 # Deleting the signed-in account would leave the rest of the run unauthenticated.
 EXCLUDED_OPERATIONS = ["delete_profile_api_v1_profile_delete"]
-
-
-def _test_env() -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in TEST_ENV.read_text().splitlines():
-        key, separator, value = line.partition("=")
-        if separator and not line.lstrip().startswith("#"):
-            values[key.strip()] = value.strip()
-    return values
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _scratch_database(url: str) -> str:
-    parsed = make_url(url)
-    name = f"{parsed.database}_fuzz"
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return parsed.set(database=name).render_as_string(False)
 
 
 @contextlib.contextmanager
@@ -81,7 +53,7 @@ def _server(env: dict[str, str], port: int) -> Iterator[str]:
 
 def main() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
-    settings = _test_env()
+    settings = test_env()
     env = {
         **os.environ,
         **settings,
@@ -91,7 +63,7 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "QUEUE_NAME": "fuzz-tasks",
     }
-    env["DATABASE_URL"] = _scratch_database(env["DATABASE_URL"])
+    env["DATABASE_URL"] = scratch_database(env["DATABASE_URL"], "fuzz")
     subprocess.run(
         [str(BIN / "python"), "-m", "app", "migrate"],
         cwd=ROOT,
@@ -117,7 +89,7 @@ def main() -> int:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    with _server(env, _free_port()) as base:
+    with _server(env, free_port()) as base:
         login = httpx.post(
             f"{base}/api/v1/auth/login",
             data={"username": ADMIN["username"], "password": ADMIN["password"]},

@@ -1,3 +1,4 @@
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
@@ -49,10 +50,7 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep
 ) -> TokenResponse:
     """OAuth2 password flow: ``username`` is the email or the username."""
-    pair = await auth.login(form.username, form.password)
-    return TokenResponse(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
+    return TokenResponse(**asdict(await auth.login(form.username, form.password)))
 
 
 @router.post(
@@ -62,10 +60,7 @@ async def login(
 )
 async def refresh_token(data: RefreshTokenRequest, auth: AuthServiceDep) -> TokenResponse:
     """Trade a refresh token for a new pair; the old refresh token stops working."""
-    pair = await auth.refresh(data.refresh_token)
-    return TokenResponse(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
+    return TokenResponse(**asdict(await auth.refresh(data.refresh_token)))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,38 @@
+"""Helpers for the tools that run the kit against this machine's PostgreSQL and Redis
+(``make fuzz``, ``make bench``): the ``.test.env`` addresses, scratch databases, free ports."""
+
+import socket
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_env() -> dict[str, str]:
+    """The settings in ``.test.env``."""
+    values: dict[str, str] = {}
+    for line in (ROOT / ".test.env").read_text().splitlines():
+        key, separator, value = line.partition("=")
+        if separator and not line.lstrip().startswith("#"):
+            values[key.strip()] = value.strip()
+    return values
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def scratch_database(url: str, suffix: str) -> str:
+    """A new, empty PostgreSQL database named after ``url``'s plus ``suffix``; its URL."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{suffix}"
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(False)
