@@ -39,7 +39,6 @@ class AppConfig(BaseConfig):
     APP_ENV: AppEnv = AppEnv.LOCAL
     APP_URL: str = "http://127.0.0.1:8000"
     SECRET_KEY: str = ""
-    DEBUG: bool = False
 
     DATABASE_URL: str = "sqlite+aiosqlite:///./var/app.db"
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
@@ -53,8 +52,9 @@ class AppConfig(BaseConfig):
     CACHE_NAMESPACE: str = "cache"
     QUEUE_NAME: str = "tasks"
     QUEUE_WORKERS: int = Field(default=2, ge=1)
-    # A task not acknowledged this long (its worker died) is handed to another worker.
-    QUEUE_RECLAIM_AFTER_SECONDS: int = Field(default=60, ge=1)
+    # A task not acknowledged this long (its worker died) is handed to another worker; a task
+    # that runs longer than this, retries included, may run twice.
+    QUEUE_RECLAIM_AFTER_SECONDS: int = Field(default=300, ge=1)
 
     SMTP_HOST: str = ""
     SMTP_PORT: int = Field(default=587, ge=1, le=65535)

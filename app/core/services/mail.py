@@ -150,18 +150,24 @@ class SMTPTransport(MailTransport):
 
 
 class OutboxTransport(MailTransport):
-    """Keeps the latest mails in memory and logs them: for local work and tests."""
+    """Keeps the latest mails in memory and logs them: for local work and tests.
 
-    def __init__(self, size: int = 100) -> None:
+    The body is logged only when ``log_body`` is set (outside production): mails carry links
+    with one-time tokens, which must not end up in production logs.
+    """
+
+    def __init__(self, size: int = 100, *, log_body: bool = True) -> None:
         self.messages: deque[EmailMessage] = deque(maxlen=size)
+        self._log_body = log_body
 
     async def deliver(self, message: EmailMessage) -> None:
         self.messages.append(message)
+        body = {"text": _text_part(message)} if self._log_body else {}
         await logger.a_info(
             "mail kept in the outbox (SMTP_HOST is not set)",
             to=message["To"],
             subject=message["Subject"],
-            text=_text_part(message),
+            **body,
         )
 
 
@@ -171,7 +177,9 @@ def _text_part(message: EmailMessage) -> str:
 
 
 def build_transport(config: AppConfig) -> MailTransport:
-    return SMTPTransport(config) if config.SMTP_HOST else OutboxTransport()
+    if config.SMTP_HOST:
+        return SMTPTransport(config)
+    return OutboxTransport(log_body=not config.is_production)
 
 
 class MailServiceInterface(ABC):

@@ -157,3 +157,14 @@ async def test_queue_then_worker_delivers_through_the_configured_transport(
     [message] = await mailbox.wait_for(1)
     assert message["Subject"] == "Queued"
     assert parts(message)[0].strip() == "Plain hello, q & co."
+
+
+async def test_outbox_in_production_logs_no_mail_body() -> None:
+    outbox = OutboxTransport(log_body=False)
+    service = MailService(outbox, queue_service, mail_service._cache, "kit@example.com")
+
+    with capture_logs() as logs:
+        await service.send(Plain("secret-link"), EmailData(subject="Hi", recipient="a@example.com"))
+
+    assert "text" not in logs[0]
+    assert "secret-link" not in str(logs)
