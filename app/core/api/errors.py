@@ -22,7 +22,7 @@ from app.core.exceptions import (
     error_item,
 )
 
-log = structlog.get_logger("app.errors")
+log = structlog.get_logger(logger_name="app.errors")
 
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFoundError: status.HTTP_404_NOT_FOUND,

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 HealthCheck = Callable[[], Awaitable[object]]
 CHECK_TIMEOUT_SECONDS = 2.0
 
-log = structlog.get_logger("app.health")
+log = structlog.get_logger(logger_name="app.health")
 
 
 class ReadinessChecks:

@@ -13,7 +13,7 @@ REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's request id only when it is short and harmless to log.
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
-access_log = structlog.get_logger("app.access")
+access_log = structlog.get_logger(logger_name="app.access")
 
 
 class RequestContextMiddleware:

@@ -36,11 +36,19 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
     return _redact(event_dict)  # type: ignore[no-any-return]
 
 
+def name_logger(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """``get_logger(logger_name=...)`` shows as ``logger``, like standard-library records."""
+    if "logger_name" in event_dict:
+        event_dict["logger"] = event_dict.pop("logger_name")
+    return event_dict
+
+
 def configure_logging(config: AppConfig) -> None:
+    """structlog writes its own lines straight to stderr, filtered by level before any work;
+    standard-library records (uvicorn, SQLAlchemy, taskiq) are rendered the same way."""
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
+        structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
@@ -53,24 +61,24 @@ def configure_logging(config: AppConfig) -> None:
         renderer = structlog.dev.ConsoleRenderer(
             colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
-
+    level = logging.getLevelNamesMapping().get(config.LOG_LEVEL.upper(), logging.INFO)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[name_logger, *shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         # Cached loggers are faster but invisible to structlog.testing.capture_logs.
         cache_logger_on_first_use=config.APP_ENV != "testing",
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(config.LOG_LEVEL.upper())
+    root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

@@ -42,7 +42,7 @@ class StructlogLogService(LogServiceInterface):
     """Writes through structlog; the async methods format and write in a worker thread."""
 
     def __init__(self, name: str = "app") -> None:
-        self._logger = structlog.get_logger(name)
+        self._logger = structlog.get_logger(logger_name=name)
 
     def debug(self, event: str, **kwargs: Any) -> None:
         self._logger.debug(event, **kwargs)
