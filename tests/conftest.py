@@ -31,8 +31,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     down = unreachable_services(app_config.DATABASE_URL, app_config.REDIS_URL)
     if down:
         pytest.exit(
-            f"Not reachable: {', '.join(down)}. Start them (`docker compose up -d db redis`, "
-            "or your system's services) or run `make test-embedded` to use the embedded backends.",
+            f"Not reachable: {', '.join(down)}. Start them at the addresses in .test.env "
+            "(see README, Testing) or run `make test-embedded` to use the embedded backends.",
             returncode=3,
         )
 
