@@ -1,7 +1,6 @@
 """The ASGI application: ``app.main:app``."""
 
 from fastapi import FastAPI
-from fastapi_events.middleware import EventHandlerASGIMiddleware
 
 from app.core import listeners  # noqa: F401  (registers every module's listeners)
 from app.core.api import health
@@ -12,7 +11,7 @@ from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
 from app.core.routers import api_router
-from app.core.services.events import EVENTS_MIDDLEWARE_ID, RegistryEventHandler
+from app.core.services.events import EVENTS_MIDDLEWARE_ID, EventsMiddleware, RegistryEventHandler
 
 
 def create_app(config: AppConfig = app_config) -> FastAPI:
@@ -27,7 +26,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
     )
     # Listeners run after the response, still inside the request context (request id bound).
     app.add_middleware(
-        EventHandlerASGIMiddleware,
+        EventsMiddleware,
         handlers=[RegistryEventHandler()],
         middleware_id=EVENTS_MIDDLEWARE_ID,
     )

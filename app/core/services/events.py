@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pydantic
-from fastapi_events import in_req_res_cycle
+from fastapi_events import event_store, in_req_res_cycle
 from fastapi_events.dispatcher import dispatch as fastapi_events_dispatch
 from fastapi_events.handlers.base import BaseEventHandler
+from fastapi_events.middleware import EventHandlerASGIMiddleware
 from fastapi_events.typing import Event
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +82,14 @@ def listener(event_cls: type[BaseEvent]) -> Callable[[Listener], Listener]:
         return func
 
     return decorator
+
+
+class EventsMiddleware(EventHandlerASGIMiddleware):
+    """fastapi-events' middleware, minus its per-request task when nothing was dispatched."""
+
+    async def _process_events(self) -> None:
+        if event_store.get():
+            await super()._process_events()
 
 
 class RegistryEventHandler(BaseEventHandler):
