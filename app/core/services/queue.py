@@ -92,6 +92,8 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
                     count=self.unacknowledged_batch_size,
                 )
                 for message_id, message in reclaimed[1]:
+                    if not message:  # deleted from the stream meanwhile
+                        continue
                     await logger.a_warning(
                         "reclaimed an abandoned task", message_id=str(message_id)
                     )
