@@ -13,6 +13,8 @@ class AuthConfig(BaseConfig):
     PASSWORD_HASH_TIME_COST: int = Field(default=3, ge=1)
     PASSWORD_HASH_MEMORY_COST: int = Field(default=65536, ge=8)
     PASSWORD_HASH_PARALLELISM: int = Field(default=4, ge=1)
+    # Hashes computed at once per process; each already uses PARALLELISM lanes.
+    PASSWORD_HASH_THREADS: int = Field(default=2, ge=1)
 
     # Requests per client per route in RATE_LIMIT_WINDOW_SECONDS.
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1)

@@ -3,7 +3,10 @@ upgraded on the next successful login. Hashing runs in a worker thread, never on
 
 import asyncio
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
@@ -12,9 +15,17 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 from app.auth.config import MAX_PASSWORD_LENGTH, AuthConfig, auth_config
 
+T = TypeVar("T")
+
 
 class PasswordHasher:
+    """Hashes run on a small pool of their own: Argon2 already spreads one hash over several
+    cores, so more concurrent hashes only thrash the CPU and starve the event loop."""
+
     def __init__(self, config: AuthConfig) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.PASSWORD_HASH_THREADS, thread_name_prefix="password-hash"
+        )
         self._hash = PasswordHash(
             (
                 Argon2Hasher(
@@ -31,15 +42,18 @@ class PasswordHasher:
         return self._hash.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hash.hash, password)
+        return await self._run(self._hash.hash, password)
 
     async def verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         """Whether it matches, and a new hash when the stored one is outdated."""
-        return await asyncio.to_thread(self._verify, password, password_hash)
+        return await self._run(self._verify, password, password_hash)
 
     async def burn(self, password: str) -> None:
         """Spend the time of one verification, so unknown users cost as much as known ones."""
-        await asyncio.to_thread(self._verify, password, self._dummy_hash)
+        await self._run(self._verify, password, self._dummy_hash)
+
+    async def _run(self, func: Callable[..., T], *args: str) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
 
     def _verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         # An over-long password never matches, but costs the same work to reject.
