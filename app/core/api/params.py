@@ -142,21 +142,9 @@ class ListParamsBuilder:
 
     def __call__(
         self,
-        sort: Annotated[
-            str | None,
-            Query(
-                max_length=MAX_QUERY_LENGTH,
-                description="Comma-separated `field:asc|desc` items, e.g. `id:desc,username:asc`.",
-            ),
-        ] = None,
-        filters: Annotated[
-            str | None,
-            Query(
-                max_length=MAX_QUERY_LENGTH,
-                description="Comma-separated `field:value` or `field:[a,b]` items, "
-                "e.g. `status:active,id:[1,2]`.",
-            ),
-        ] = None,
+        # Documented by the signature built in __init__ (with the whitelist as a pattern).
+        sort: str | None = None,
+        filters: str | None = None,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
         per_page: Annotated[
             int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page.")

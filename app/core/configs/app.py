@@ -98,10 +98,6 @@ class AppConfig(BaseConfig):
         return self.SECRET_KEY == DEV_SECRET_KEY
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.DATABASE_URL.startswith("sqlite")
-
-    @property
     def log_json(self) -> bool:
         return self.is_production if self.LOG_JSON is None else self.LOG_JSON
 

@@ -14,7 +14,8 @@ from app.core.services.log import StructlogLogService
 def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[str]]:
     """JSON logging, set up when the test body first logs (capsys swaps streams per phase)."""
     yield capsys
-    configure_logging(app_config)
+    with capsys.disabled():  # point the handlers back at the real stderr, not capsys' stream
+        configure_logging(app_config)
 
 
 def start_json_logging() -> None:
