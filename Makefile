@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EMBEDDED := DATABASE_URL=sqlite+aiosqlite:///./var/test.db REDIS_URL= SMTP_HOST=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker migrate migration test test-embedded lint format check-migrations check-deploy fuzz bench routes clean
+.PHONY: help install run worker migrate migration test test-embedded lint format check-migrations check-deploy fuzz bench drills routes clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -64,8 +64,11 @@ check-migrations: install ## Fail when the models and the migrations disagree (a
 fuzz: install ## Fuzz the running API with Schemathesis (real mode, every check, 100 examples per operation)
 	$(BIN)/python -m scripts.fuzz $(ARGS)
 
-bench: install ## Benchmark the kit against a minimal baseline (needs wrk, PostgreSQL and Redis)
+bench: install ## Benchmark the kit against a minimal baseline (PostgreSQL, Redis; wrk if installed)
 	$(BIN)/python -m bench.run
+
+drills: install ## Load and fault drills: 500 connections, PostgreSQL restart, Redis stop, worker kill (ARGS=names)
+	$(BIN)/python -m bench.drills $(ARGS)
 
 check-deploy: install ## Lint the Dockerfile (hadolint) and validate docker-compose.yaml (Compose schema)
 	$(BIN)/hadolint --failure-threshold info Dockerfile

@@ -15,7 +15,10 @@ def _markers(package: dict[str, object], groups: set[str]) -> str | None:
     markers = package.get("markers")
     if isinstance(markers, dict):
         chosen = [str(markers[group]) for group in sorted(groups) if group in markers]
-        if len(chosen) < len(groups & set(package.get("groups", []))):  # type: ignore[arg-type]
+        package_groups = package.get("groups", [])
+        if not isinstance(package_groups, list):
+            raise TypeError(f"groups of {package.get('name')} is not a list")
+        if len(chosen) < len(groups & set(package_groups)):
             return None  # some selected group needs it unconditionally
         return " or ".join(f"({marker})" for marker in chosen) or None
     return str(markers) if markers else None

@@ -9,6 +9,7 @@ from app.core.configs import app_config
 from app.core.resources import close_resources, open_resources
 from app.core.services.events import wait_for_background_listeners
 from app.core.services.log import logger
+from app.core.services.queue import queue_service
 from app.core.tasks import broker
 
 
@@ -22,5 +23,6 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await wait_for_background_listeners()
+        await queue_service.close()
         await broker.shutdown()
         await close_resources()

@@ -4,16 +4,26 @@ Embedded mode (no ``REDIS_URL``) runs tasks inside the API process. With Redis, 
 Redis stream read by ``python -m app worker`` processes: a task is acknowledged only after it
 finished, and one whose worker died is handed to another worker after
 ``QUEUE_RECLAIM_AFTER_SECONDS``. Delivery is at least once, so tasks must be idempotent.
+
+While Redis is unreachable, pushed tasks wait in a bounded in-process spool and are sent, in
+order, once it answers again; workers wait for it and carry on. A process that stops during an
+outage loses what its spool still holds (it logs how many).
 """
 
 import asyncio
+import contextvars
 import random
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Mapping
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
+from taskiq.exceptions import SendTaskError
 from taskiq_redis import RedisStreamBroker
 
 from app.core.configs import AppConfig, app_config
@@ -61,36 +71,50 @@ class BaseTask(ABC):
                 await asyncio.sleep(delay)
 
 
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+OUTAGE_MAX_WAIT_SECONDS = 5.0
+
+
 class ReclaimingRedisStreamBroker(RedisStreamBroker):
-    """A stream broker that also reclaims abandoned tasks when no new tasks arrive.
+    """A stream broker that reclaims abandoned tasks and rides out Redis outages.
 
     taskiq-redis only looks for unacknowledged messages after reading new ones, so a task whose
-    worker died would wait for fresh traffic. This reclaims after every read, empty or not.
+    worker died would wait for fresh traffic: this reclaims after every read, empty or not. When
+    Redis is unreachable, start-up, reads and acknowledgements wait and retry instead of ending
+    the worker, and a consumer group lost with Redis's data is declared again.
     """
+
+    async def startup(self) -> None:
+        """Declare the consumer group: workers wait for Redis, the API starts without it."""
+        if self.is_worker_process:
+            await self._until_redis_answers(self._declare_consumer_group)
+        else:
+            try:
+                await self._declare_consumer_group()
+            except REDIS_DOWN as error:
+                await logger.a_warning("Redis unavailable at start-up", error=type(error).__name__)
+        await AsyncBroker.startup(self)
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         async with Redis(connection_pool=self.connection_pool) as redis:
             while True:
-                fetched: Any = await redis.xreadgroup(
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    {self.queue_name: ">"},
-                    block=self.block,
-                    noack=False,
-                    count=self.count,
-                )
+                try:
+                    fetched, reclaimed = await self._fetch(redis)
+                except ResponseError as error:
+                    if "NOGROUP" not in str(error):
+                        raise
+                    await logger.a_warning("task queue was lost; declaring its group again")
+                    await self._until_redis_answers(self._declare_consumer_group)
+                    continue
+                except REDIS_DOWN as error:
+                    await logger.a_warning("Redis unavailable; waiting", error=type(error).__name__)
+                    await self._until_redis_answers(redis.ping)
+                    continue
                 for stream, messages in fetched or []:
                     for message_id, message in messages:
                         yield self._ackable(
                             redis_stream=stream, message_id=message_id, body=message
                         )
-                reclaimed: Any = await redis.xautoclaim(
-                    name=self.queue_name,
-                    groupname=self.consumer_group_name,
-                    consumername=self.consumer_name,
-                    min_idle_time=self.idle_timeout,
-                    count=self.unacknowledged_batch_size,
-                )
                 for message_id, message in reclaimed[1]:
                     if not message:  # deleted from the stream meanwhile
                         continue
@@ -101,11 +125,54 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
                         redis_stream=self.queue_name, message_id=message_id, body=message
                     )
 
-    def _ackable(self, redis_stream: Any, message_id: Any, body: Any) -> AckableMessage:
-        return AckableMessage(
-            data=body[b"data"],
-            ack=self._ack_generator(id=message_id, queue_name=redis_stream),
+    async def _fetch(self, redis: Redis) -> tuple[Any, Any]:
+        fetched = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            block=self.block,
+            noack=False,
+            count=self.count,
         )
+        reclaimed = await redis.xautoclaim(
+            name=self.queue_name,
+            groupname=self.consumer_group_name,
+            consumername=self.consumer_name,
+            min_idle_time=self.idle_timeout,
+            count=self.unacknowledged_batch_size,
+        )
+        return fetched, reclaimed
+
+    @staticmethod
+    async def _until_redis_answers(call: Callable[[], Awaitable[Any]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await call()
+                return
+            except REDIS_DOWN:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, OUTAGE_MAX_WAIT_SECONDS)
+
+    def _ackable(self, redis_stream: Any, message_id: Any, body: Any) -> AckableMessage:
+        return AckableMessage(data=body[b"data"], ack=self._safe_ack(message_id, redis_stream))
+
+    def _safe_ack(self, message_id: Any, stream: Any) -> Callable[[], Awaitable[None]]:
+        """An unacknowledged task is handed out again later, which idempotent tasks allow:
+        a failed acknowledgement is logged, never fatal to the worker."""
+        ack = self._ack_generator(id=message_id, queue_name=stream)
+
+        async def safe_ack() -> None:
+            try:
+                await ack()
+            except REDIS_DOWN as error:
+                await logger.a_warning(
+                    "task done but not acknowledged; it may run again",
+                    message_id=str(message_id),
+                    error=type(error).__name__,
+                )
+
+        return safe_ack
 
 
 def create_broker(config: AppConfig) -> AsyncBroker:
@@ -117,6 +184,8 @@ def create_broker(config: AppConfig) -> AsyncBroker:
         queue_name=config.QUEUE_NAME,
         consumer_group_name=f"{config.QUEUE_NAME}-workers",
         idle_timeout=config.QUEUE_RECLAIM_AFTER_SECONDS * 1000,
+        # A group declared after tasks were pushed (first start, Redis restarted) reads them.
+        consumer_id="0",
         xread_block=1000,
         socket_timeout=None,
         socket_connect_timeout=config.REDIS_TIMEOUT,
@@ -146,14 +215,70 @@ class QueueServiceInterface(ABC):
 
 
 class TaskiqQueueService(QueueServiceInterface):
-    def __init__(self, task_broker: AsyncBroker) -> None:
+    """Sends tasks to the broker; while it cannot, keeps them in order in a bounded spool."""
+
+    RETRY_MAX_SECONDS = 5.0
+
+    def __init__(self, task_broker: AsyncBroker, spool_size: int = 10_000) -> None:
         self._broker = task_broker
+        self._spool: deque[tuple[str, Mapping[str, Any]]] = deque()
+        self._spool_size = spool_size
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def spooled(self) -> int:
+        return len(self._spool)
 
     async def push(self, task: type[BaseTask], data: Mapping[str, Any] | None = None) -> None:
-        registered = self._broker.find_task(task.__task_name__)
-        if registered is None:
+        if self._broker.find_task(task.__task_name__) is None:
             raise LookupError(f"{task.__name__} is not registered: decorate it with @queued")
-        await registered.kiq(**(data or {}))
+        if not self._spool and await self._send(task.__task_name__, data or {}):
+            return
+        if len(self._spool) >= self._spool_size:
+            dropped, _ = self._spool.popleft()
+            await logger.a_error("task spool full; dropped the oldest task", task=dropped)
+        self._spool.append((task.__task_name__, data or {}))
+        if self._flusher is None or self._flusher.done():
+            await logger.a_warning(
+                "task queue unreachable; keeping tasks until it answers", task=task.__task_name__
+            )
+            # Its own context: the flush outlives the request that started it.
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+
+    async def _send(self, task_name: str, data: Mapping[str, Any]) -> bool:
+        registered = self._broker.find_task(task_name)
+        if registered is None:
+            raise LookupError(f"{task_name} is not registered: decorate it with @queued")
+        try:
+            await registered.kiq(**data)
+        except SendTaskError:
+            return False
+        return True
+
+    async def _flush(self) -> None:
+        delay = 0.1
+        while self._spool:
+            task_name, data = self._spool[0]
+            if await self._send(task_name, data):
+                self._spool.popleft()
+                delay = 0.1
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RETRY_MAX_SECONDS)
+        await logger.a_info("task queue reachable again; spooled tasks sent")
+
+    async def close(self, wait_seconds: float = 5.0) -> None:
+        """Give the spool ``wait_seconds`` to empty; log what is lost."""
+        if self._flusher is not None and not self._flusher.done():
+            try:
+                async with asyncio.timeout(wait_seconds):
+                    await asyncio.shield(self._flusher)
+            except TimeoutError:
+                self._flusher.cancel()
+                await logger.a_error(
+                    "queue unreachable at shutdown; tasks lost", count=self.spooled
+                )
+        self._flusher = None
 
 
 queue_service = TaskiqQueueService(broker)
@@ -166,4 +291,5 @@ async def _open_worker_resources(_state: TaskiqState) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def _close_worker_resources(_state: TaskiqState) -> None:
+    await queue_service.close()
     await close_resources()
