@@ -77,6 +77,9 @@ def measure(load: Load, *, connections: int, seconds: int = SECONDS) -> dict[str
         f"-t{threads}",
         f"-c{connections}",
         f"-d{seconds}s",
+        # A request wrk gives up on still costs the server its work (a login: its hash).
+        "--timeout",
+        "30s",
         "-s",
         handle.name,
         load.url,

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 
@@ -16,6 +17,7 @@ import app.core.models
 import tests.core.models  # noqa: F401  (test-only tables)
 from app.core.configs import AppConfig, app_config
 from app.core.db import BaseModel, database
+from app.core.db.counts import AppSession, count_cache
 from app.core.services.mail import OutboxTransport, SMTPTransport, mail_service
 from app.core.services.queue import broker
 from app.core.services.redis import redis_connection
@@ -77,7 +79,7 @@ async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+async def db(app: FastAPI) -> AsyncIterator[AppSession]:
     """A session inside a transaction that is rolled back after the test.
 
     The application's own sessions join the same transaction, so what a request commits is
@@ -87,8 +89,13 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
         database.sessionmaker = async_sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            bind=connection,
+            class_=AppSession,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
         )
+        # Totals cached by an earlier test describe rows its rollback removed.
+        count_cache.generation = uuid.uuid4().hex
         try:
             async with database.session() as session:
                 token = current_session.set(session)

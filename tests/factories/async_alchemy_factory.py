@@ -9,9 +9,10 @@ from contextvars import ContextVar
 from typing import Any
 
 import factory
-from sqlalchemy.ext.asyncio import AsyncSession
 
-current_session: ContextVar[AsyncSession] = ContextVar("factory_session")
+from app.core.db.counts import AppSession
+
+current_session: ContextVar[AppSession] = ContextVar("factory_session")
 
 
 class AsyncSQLAlchemyModelFactory(factory.alchemy.SQLAlchemyModelFactory):  # type: ignore[misc]
@@ -29,6 +30,8 @@ class AsyncSQLAlchemyModelFactory(factory.alchemy.SQLAlchemyModelFactory):  # ty
             session = current_session.get()
             session.add(instance)
             await session.flush()
+            # The app's sessions share this one's connection: they see the row already.
+            await session.publish_writes()
             return instance
 
         return create()

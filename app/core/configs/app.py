@@ -44,6 +44,12 @@ class AppConfig(BaseConfig):
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
     DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DATABASE_CONNECT_TIMEOUT: float = Field(default=5.0, gt=0)
+    # Test each pooled connection with a round trip before use. Off: a connection the server
+    # dropped fails one query, after which the whole pool is replaced. On: for networks that
+    # silently drop idle connections (some proxies and firewalls).
+    DATABASE_POOL_PRE_PING: bool = False
+    # List pages count their total once per change of the table (0: on every request).
+    LIST_COUNT_CACHE_SECONDS: int = Field(default=300, ge=0)
     DATABASE_ECHO: bool = False
 
     REDIS_URL: str = ""

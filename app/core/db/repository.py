@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.db.counts import count_cache
 from app.core.db.model import BaseModel, SoftDeleteMixin
 from app.core.db.params import FilterParam, ListParams, PaginatedResult, SortParam
 from app.core.db.types import utcnow
@@ -127,11 +128,18 @@ class BaseRepository(Generic[ModelT]):
         *,
         with_deleted: bool = False,
     ) -> int:
+        """Rows matching ``filters``; cached until the next commit that writes the table."""
         stmt = select(func.count()).select_from(self.model)
         if self.soft_deletes and not with_deleted:
             stmt = stmt.where(self._attribute("deleted_at").is_(None))
         stmt = stmt.where(*self._conditions(filters or ()))
-        return (await db.execute(stmt)).scalar_one()
+
+        async def run() -> int:
+            return (await db.execute(stmt)).scalar_one()
+
+        criteria = [(item.field, item.value) for item in filters or ()]
+        key = repr((sorted(criteria, key=repr), self.soft_deletes and not with_deleted))
+        return await count_cache.total(db, self.model.__tablename__, key, run)
 
     async def get_list(
         self, db: AsyncSession, params: ListParams, *, with_deleted: bool = False

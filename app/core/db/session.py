@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from app.core.configs import AppConfig, app_config
+from app.core.db.counts import AppSession
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -55,8 +56,7 @@ def create_engine(config: AppConfig, *, url: str | None = None, pooled: bool = T
             options |= {
                 "pool_size": config.DATABASE_POOL_SIZE,
                 "max_overflow": config.DATABASE_MAX_OVERFLOW,
-                # Replace connections a restarted server closed instead of failing a request.
-                "pool_pre_ping": True,
+                "pool_pre_ping": config.DATABASE_POOL_PRE_PING,
                 "pool_timeout": config.DATABASE_CONNECT_TIMEOUT,
             }
     if not pooled:
@@ -73,7 +73,7 @@ class Database:
     def __init__(self, config: AppConfig) -> None:
         self._config = config
         self._engine: AsyncEngine | None = None
-        self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._sessionmaker: async_sessionmaker[AppSession] | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -84,7 +84,9 @@ class Database:
     def connect(self) -> None:
         if self._engine is None:
             self._engine = create_engine(self._config)
-            self._sessionmaker = async_sessionmaker(self._engine, expire_on_commit=False)
+            self._sessionmaker = async_sessionmaker(
+                self._engine, class_=AppSession, expire_on_commit=False
+            )
 
     async def disconnect(self) -> None:
         if self._engine is not None:
@@ -93,17 +95,17 @@ class Database:
         self._sessionmaker = None
 
     @property
-    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+    def sessionmaker(self) -> async_sessionmaker[AppSession]:
         if self._sessionmaker is None:
             raise RuntimeError("The database is not connected; is the lifespan running?")
         return self._sessionmaker
 
     @sessionmaker.setter
-    def sessionmaker(self, factory: async_sessionmaker[AsyncSession]) -> None:
+    def sessionmaker(self, factory: async_sessionmaker[AppSession]) -> None:
         """Hand out sessions from ``factory`` (tests bind one to a rolled-back transaction)."""
         self._sessionmaker = factory
 
-    def session(self) -> AsyncSession:
+    def session(self) -> AppSession:
         return self.sessionmaker()
 
     async def ping(self) -> None:

@@ -1,0 +1,111 @@
+"""Totals of list pages, counted once per change of their table instead of once per request.
+
+A page's total costs a ``COUNT(*)`` over every matching row, which grows with the table. Each
+total is cached per table and filters under the table's current *version*, and every commit that
+wrote to a table gives it a new version, so the next page counts again. The version is read
+before counting, so a total computed while a write commits is stored under the version that
+write replaces and never served. Writes outside the application's sessions (raw SQL, other
+programs) show once ``LIST_COUNT_CACHE_SECONDS`` pass.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from app.core.configs import app_config
+from app.core.services.cache import CacheServiceInterface, cache_service
+
+_WRITTEN = "written_tables"
+
+
+class TrackingSession(Session):
+    """A session that remembers which tables it wrote to since its last commit."""
+
+
+@event.listens_for(TrackingSession, "after_flush")
+def _note_flushed_tables(session: Session, _flush: UOWTransaction) -> None:
+    written = session.info.setdefault(_WRITTEN, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        written.update(table.name for table in _tables_of(instance))
+
+
+@event.listens_for(TrackingSession, "do_orm_execute")
+def _note_statement_tables(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            state.session.info.setdefault(_WRITTEN, set()).add(table.name)
+
+
+def _unpublished_writes(session: Session) -> set[str]:
+    written = set(session.info.get(_WRITTEN, ()))
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        written.update(table.name for table in _tables_of(instance))
+    return written
+
+
+def _tables_of(instance: object) -> Iterable[Any]:
+    mapper = getattr(instance, "__mapper__", None)
+    return mapper.tables if mapper is not None else ()
+
+
+class CountCache:
+    """Cached totals per table and filters; ``bump`` after a commit that wrote to tables."""
+
+    def __init__(self, cache: CacheServiceInterface, ttl_seconds: int) -> None:
+        self._cache = cache
+        self.ttl_seconds = ttl_seconds
+        # Part of every key; tests start a new one so rolled-back data leaves no totals behind.
+        self.generation = ""
+
+    async def total(
+        self, db: AsyncSession, table: str, filters: str, count: Callable[[], Awaitable[int]]
+    ) -> int:
+        """``count()``'s result for ``table`` and ``filters``, from the cache when it is current.
+
+        A session that wrote to the table and has not committed counts its own rows, uncached.
+        """
+        if not self.ttl_seconds or table in _unpublished_writes(db.sync_session):
+            return await count()
+        version = await self._cache.get(self._version_key(table), default="0")
+        key = f"count:{self.generation}:{table}:{version}:{filters}"
+        cached = await self._cache.get(key)
+        if isinstance(cached, int):
+            return cached
+        total = await count()
+        await self._cache.set(key, total, ttl=self.ttl_seconds)
+        return total
+
+    async def bump(self, tables: Iterable[str]) -> None:
+        if not self.ttl_seconds:
+            return
+        for table in tables:
+            # No expiry: an expired version would bring back totals stored under an older one.
+            await self._cache.set(self._version_key(table), uuid.uuid4().hex)
+
+    def _version_key(self, table: str) -> str:
+        return f"count-version:{self.generation}:{table}"
+
+
+count_cache = CountCache(cache_service, app_config.LIST_COUNT_CACHE_SECONDS)
+
+
+class AppSession(AsyncSession):
+    """The application's session: after a commit, totals of the tables it wrote are stale."""
+
+    sync_session_class = TrackingSession
+
+    async def commit(self) -> None:
+        await super().commit()
+        await self.publish_writes()
+
+    async def publish_writes(self) -> None:
+        """Mark the tables written so far as changed. ``commit`` does it; call it after a
+        flush when other sessions see this one's uncommitted rows (tests sharing a connection)."""
+        written = self.sync_session.info.pop(_WRITTEN, None)
+        if written:
+            await count_cache.bump(written)
