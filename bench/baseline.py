@@ -1,9 +1,9 @@
 """The baseline the kit is measured against: the least a FastAPI app must do for the same work.
 
 ``/profile`` verifies an HS256 JWT and loads one user by primary key through an
-``AsyncSession`` (psycopg 3); ``/users`` returns a page and its total; ``/health`` returns a
-constant. Run with uvicorn: ``uvicorn bench.baseline:app``; it reads ``DATABASE_URL`` and
-``SECRET_KEY`` from the environment.
+``AsyncSession`` (psycopg 3); ``/users`` does the same sign-in, then returns a page and its
+total; ``/health`` returns a constant. Run with uvicorn: ``uvicorn bench.baseline:app``; it
+reads ``DATABASE_URL`` and ``SECRET_KEY`` from the environment.
 """
 
 import os
@@ -60,10 +60,9 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.get("/profile")
-async def profile(
+async def signed_in(
     authorization: Annotated[str, Header()], session: Annotated[AsyncSession, Depends(db)]
-) -> UserOut:
+) -> User:
     try:
         claims = jwt.decode(authorization.removeprefix("Bearer "), SECRET, algorithms=["HS256"])
     except jwt.PyJWTError:
@@ -71,12 +70,20 @@ async def profile(
     user = await session.get(User, int(claims["sub"]))
     if user is None:
         raise HTTPException(401)
+    return user
+
+
+@app.get("/profile")
+async def profile(user: Annotated[User, Depends(signed_in)]) -> UserOut:
     return UserOut.model_validate(user)
 
 
 @app.get("/users")
 async def users(
-    session: Annotated[AsyncSession, Depends(db)], page: int = 1, per_page: int = 20
+    _user: Annotated[User, Depends(signed_in)],
+    session: Annotated[AsyncSession, Depends(db)],
+    page: int = 1,
+    per_page: int = 20,
 ) -> Page:
     total = (await session.execute(select(func.count()).select_from(User))).scalar_one()
     rows = await session.execute(
