@@ -3,6 +3,7 @@
 Standard-library records (uvicorn, SQLAlchemy, taskiq) go through the same processors.
 """
 
+import functools
 import logging
 import re
 import sys
@@ -20,14 +21,22 @@ _SECRET_KEY = re.compile(
 )
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret(key: object) -> bool:
+    return _SECRET_KEY.search(str(key)) is not None
+
+
 def _redact(value: Any) -> Any:
     if isinstance(value, MutableMapping):
         return {
-            key: REDACTED if _SECRET_KEY.search(str(key)) else _redact(item)
+            key: REDACTED if _is_secret(key) else (item if type(item) in _PLAIN else _redact(item))
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_redact(item) for item in value]
+        return [item if type(item) in _PLAIN else _redact(item) for item in value]
     return value
 
 
