@@ -1,8 +1,9 @@
 """The auth module's dependencies: services, the signed-in user and the gateway."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Form
 from fastapi.security import OAuth2PasswordBearer
 
 from app.auth.exceptions import InvalidToken
@@ -18,12 +19,34 @@ from app.core.deps import DBSession, EventsService, MailService
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def get_user_service(db: DBSession, events: EventsService) -> UserService:
+async def get_user_service(db: DBSession, events: EventsService) -> UserService:
     return UserService(db, events)
 
 
-def get_auth_service(db: DBSession, events: EventsService, mail: MailService) -> AuthService:
+async def get_auth_service(db: DBSession, events: EventsService, mail: MailService) -> AuthService:
     return AuthService(db, events, mail)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordLogin:
+    username: str
+    password: str
+
+
+async def password_login(
+    username: Annotated[str, Form(description="Email or username")],
+    password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    scope: Annotated[str, Form()] = "",
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+) -> PasswordLogin:
+    """The OAuth2 password flow's form (what Swagger's Authorize sends), the fields of
+    ``OAuth2PasswordRequestForm``, read without its thread-pool hop."""
+    return PasswordLogin(username, password)
+
+
+PasswordLoginForm = Annotated[PasswordLogin, Depends(password_login)]
 
 
 async def get_access_claims(
@@ -58,7 +81,7 @@ async def get_active_user(user: CurrentUser) -> User:
 ActiveUser = Annotated[User, Depends(get_active_user)]
 
 
-def get_gateway(
+async def get_gateway(
     user_service: Annotated[UserService, Depends(get_user_service)],
 ) -> AuthGatewayInterface:
     return AuthGatewayImpl(user_service)

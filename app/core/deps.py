@@ -1,4 +1,8 @@
-"""What modules import from the kernel: ``Annotated`` dependencies, decorators and ``logger``."""
+"""What modules import from the kernel: ``Annotated`` dependencies, decorators and ``logger``.
+
+Dependencies are ``async def`` even when they do not await: FastAPI runs plain ``def``
+dependencies in its thread pool, a hop per dependency per request.
+"""
 
 from typing import Annotated
 
@@ -19,20 +23,20 @@ from app.core.services.queue import QueueServiceInterface, queue_service, queued
 DBSession = Annotated[AsyncSession, Depends(get_db_session)]
 
 
-def get_events_service(db: DBSession) -> EventsServiceInterface:
+async def get_events_service(db: DBSession) -> EventsServiceInterface:
     """Events tied to the request's session: delivered after it commits."""
     return FastAPIEventsService(db)
 
 
-def get_cache_service() -> CacheServiceInterface:
+async def get_cache_service() -> CacheServiceInterface:
     return cache_service
 
 
-def get_queue_service() -> QueueServiceInterface:
+async def get_queue_service() -> QueueServiceInterface:
     return queue_service
 
 
-def get_mail_service() -> MailServiceInterface:
+async def get_mail_service() -> MailServiceInterface:
     return mail_service
 
 

@@ -140,7 +140,7 @@ class ListParamsBuilder:
             parameters.append(parameter)
         return inspect.Signature(parameters, return_annotation=ListParams)
 
-    def __call__(
+    async def __call__(
         self,
         # Documented by the signature built in __init__ (with the whitelist as a pattern).
         sort: str | None = None,

@@ -1,11 +1,10 @@
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth.config import auth_config
-from app.auth.deps import AuthServiceDep
+from app.auth.deps import AuthServiceDep, PasswordLoginForm
 from app.auth.schemas.auth import (
     MessageResponse,
     RefreshTokenRequest,
@@ -46,9 +45,7 @@ async def register(data: UserCreate, auth: AuthServiceDep) -> UserWithEmailRespo
     dependencies=limit(auth_config.LOGIN_RATE_LIMIT),
     responses=UNAUTHORIZED,
 )
-async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep
-) -> TokenResponse:
+async def login(form: PasswordLoginForm, auth: AuthServiceDep) -> TokenResponse:
     """OAuth2 password flow: ``username`` is the email or the username."""
     return TokenResponse(**asdict(await auth.login(form.username, form.password)))
 
