@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Select,
     SmallInteger,
+    bindparam,
     false,
     func,
     inspect,
@@ -30,6 +31,8 @@ from app.core.db.types import utcnow
 from app.core.exceptions import InvalidListParams
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_BY_ID: dict[tuple[type, bool], Any] = {}
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER_BOUNDS = {
@@ -88,8 +91,22 @@ class BaseRepository(Generic[ModelT]):
     ) -> ModelT | None:
         if not fits_column(self._attribute("id"), model_id):
             return None
-        stmt = self.select(with_deleted=with_deleted).where(self._attribute("id") == model_id)
-        return (await db.execute(stmt)).scalar_one_or_none()
+        stmt = self._by_id(with_deleted)
+        return (await db.execute(stmt, {"model_id": model_id})).scalar_one_or_none()
+
+    def _by_id(self, with_deleted: bool) -> Select[ModelT]:
+        """``select`` by primary key, the id a bound parameter. Built once per repository class
+        (building a statement costs more than running it) unless the class overrides ``select``,
+        whose result may then depend on the instance."""
+        key = (type(self), with_deleted)
+        stmt: Select[ModelT] | None = _BY_ID.get(key)
+        if stmt is None:
+            stmt = self.select(with_deleted=with_deleted).where(
+                self._attribute("id") == bindparam("model_id")
+            )
+            if type(self).select is BaseRepository.select:
+                _BY_ID[key] = stmt
+        return stmt
 
     async def get_by(
         self, db: AsyncSession, *, with_deleted: bool = False, **criteria: Any

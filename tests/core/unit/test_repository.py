@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import BaseRepository, FilterParam, ListParams, SortParam
@@ -265,3 +266,23 @@ async def test_paginated_result_map_converts_items(db: AsyncSession) -> None:
 
     assert names.items == ["alpha", "bravo"]
     assert (names.total, names.pages) == (page.total, page.pages)
+
+
+class LargeWidgetRepository(BaseRepository[Widget]):
+    """A repository whose ``select`` depends on the instance."""
+
+    model = Widget
+
+    def __init__(self, min_size: int) -> None:
+        self.min_size = min_size
+
+    def select(self, *, with_deleted: bool = False) -> Select[Widget]:
+        return super().select(with_deleted=with_deleted).where(Widget.size >= self.min_size)
+
+
+async def test_get_honours_an_overridden_select(db: AsyncSession) -> None:
+    created = await widgets.create(db, {"name": "mid", "size": 5, "kind": WidgetKind.GEAR})
+
+    assert await LargeWidgetRepository(min_size=3).get(db, created.id) is created
+    assert await LargeWidgetRepository(min_size=9).get(db, created.id) is None
+    assert await widgets.get(db, created.id) is created
