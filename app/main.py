@@ -32,9 +32,9 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     register_error_handlers(app)
-    add_docs(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    add_docs(app)  # last: every request tries routes in order, and the docs are rarely asked for
     return app
 
 
