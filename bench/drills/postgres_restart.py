@@ -84,7 +84,11 @@ def main() -> None:
         f"  stop took {marks['down'] - t0:.2f} s; down {marks['start'] - marks['down']:.1f} s;"
         f" accepting connections {marks['up'] - marks['start']:.2f} s after start"
     )
-    print(f"  before: {statuses(before)}; while down: {statuses(down)}; after: {statuses(after)}")
+    stopping = [s for s in samples if s not in before and s.started <= marks["down"] + 0.5]
+    print(
+        f"  before: {statuses(before)}; while stopping: {statuses(stopping)};"
+        f" while down: {statuses(down)}; after: {statuses(after)}"
+    )
     checks.check(all(s.status == 200 for s in before), "all 200 before the stop")
     checks.check(
         not any(s.status == 500 or s.status == 0 for s in samples), "no 500, no dropped connection"

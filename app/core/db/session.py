@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from app.core.configs import AppConfig, app_config
 from app.core.db.counts import AppSession
+from app.core.services.log import logger
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -118,6 +120,20 @@ database = Database(app_config)
 
 
 async def get_db_session() -> AsyncIterator[AsyncSession]:
-    """A session per request; whatever the service did not commit is rolled back."""
-    async with database.session() as session:
+    """A session per request; whatever the service did not commit is rolled back.
+
+    Closing runs after the response may have started: a connection lost by then (the database
+    restarting) is logged, not raised, since no error can reach the client any more and the
+    pool has already discarded the connection.
+    """
+    session = database.session()
+    try:
         yield session
+    finally:
+        try:
+            await session.close()
+        except DBAPIError as error:
+            await logger.a_warning(
+                "database connection lost while closing a session",
+                error=type(error.orig or error).__name__,
+            )
