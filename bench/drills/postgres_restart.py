@@ -84,7 +84,9 @@ def main() -> None:
         f"  stop took {marks['down'] - t0:.2f} s; down {marks['start'] - marks['down']:.1f} s;"
         f" accepting connections {marks['up'] - marks['start']:.2f} s after start"
     )
-    stopping = [s for s in samples if s not in before and s.started <= marks["down"] + 0.5]
+    stopping = [
+        s for s in samples if s.started + s.seconds >= t0 and s.started <= marks["down"] + 0.5
+    ]
     print(
         f"  before: {statuses(before)}; while stopping: {statuses(stopping)};"
         f" while down: {statuses(down)}; after: {statuses(after)}"
