@@ -34,8 +34,8 @@ class PasswordLogin:
 
 
 async def password_login(
-    username: Annotated[str, Form(description="Email or username")],
-    password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+    username: Annotated[str, Form(min_length=1, max_length=320, description="Email or username")],
+    password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
     scope: Annotated[str, Form()] = "",
     client_id: Annotated[str | None, Form()] = None,
