@@ -76,7 +76,8 @@ def main() -> None:
     by_status = statuses(samples)
     print(
         f"  {summary['requests']:.0f} requests, {summary['rps']:.0f}/s,"
-        f" p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms; statuses {by_status}"
+        f" p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms,"
+        f" slowest {max(sample.seconds for sample in samples) * 1000:.0f} ms; statuses {by_status}"
     )
     for name in sorted({sample.name for sample in samples}):
         part = [sample for sample in samples if sample.name == name]

@@ -44,6 +44,8 @@ class AppConfig(BaseConfig):
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
     DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DATABASE_CONNECT_TIMEOUT: float = Field(default=5.0, gt=0)
+    # Seconds a request may wait for a free pooled connection when all are busy (overload).
+    DATABASE_POOL_TIMEOUT: float = Field(default=30.0, gt=0)
     # Test each pooled connection with a round trip before use. Off: a connection the server
     # dropped fails one query, after which the whole pool is replaced. On: for networks that
     # silently drop idle connections (some proxies and firewalls).

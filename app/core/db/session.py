@@ -59,7 +59,7 @@ def create_engine(config: AppConfig, *, url: str | None = None, pooled: bool = T
                 "pool_size": config.DATABASE_POOL_SIZE,
                 "max_overflow": config.DATABASE_MAX_OVERFLOW,
                 "pool_pre_ping": config.DATABASE_POOL_PRE_PING,
-                "pool_timeout": config.DATABASE_CONNECT_TIMEOUT,
+                "pool_timeout": config.DATABASE_POOL_TIMEOUT,
             }
     if not pooled:
         options["poolclass"] = NullPool
