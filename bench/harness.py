@@ -5,7 +5,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from app.auth.config import AuthConfig
 from app.auth.services.passwords import PasswordHasher
-from scripts.local_services import free_port, scratch_database, test_env
+from scripts.local_services import free_port, scratch_database, test_env, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -126,14 +125,7 @@ def server(command: list[str], env: dict[str, str], log: Path) -> Iterator[Proce
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running([*command, str(port)], env, log) as process:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start, see {log}")
-            time.sleep(0.2)
+        wait_until_answering(f"{base}/health", process, log)
         yield Process(process, base, log)
 
 

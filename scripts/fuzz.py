@@ -9,13 +9,12 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from scripts.local_services import free_port, scratch_database, test_env
+from scripts.local_services import free_port, scratch_database, test_env, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -36,14 +35,7 @@ def _server(env: dict[str, str], port: int) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the API did not start; see var/fuzz-server.log")
-            time.sleep(0.3)
+        wait_until_answering(f"{base}/health/ready", process, Path(log.name))
         yield base
     finally:
         process.terminate()

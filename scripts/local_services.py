@@ -1,9 +1,13 @@
 """Helpers for the tools that run the kit against this machine's PostgreSQL and Redis
 (``make fuzz``, ``make bench``): the ``.test.env`` addresses, scratch databases, free ports."""
 
+import contextlib
 import socket
+import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -36,3 +40,15 @@ def scratch_database(url: str, suffix: str) -> str:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     return parsed.set(database=name).render_as_string(False)
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll ``url`` until it answers 200; exit naming ``log`` if ``process`` dies or 60 s pass."""
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the server did not start; see {log}")
+        time.sleep(0.2)

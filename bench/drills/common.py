@@ -18,6 +18,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from bench.harness import PYTHON, Process
+from bench.load import Request, Sample, generate, rotate
 from scripts.local_services import free_port
 
 # How the drills stop and start the local services; override for another setup (a container,
@@ -168,6 +169,18 @@ def pid_of_peer(port: int) -> int | None:
     ).stdout
     found = re.search(r"pid=(\d+)", output)
     return int(found.group(1)) if found else None
+
+
+def authenticated_reads(base: str, token: str, stop: asyncio.Event) -> "asyncio.Task[list[Sample]]":
+    """16 connections reading the profile and a user until ``stop``: the outage drills' load."""
+    auth = {"Authorization": f"Bearer {token}"}
+    requests = [
+        Request("GET", f"{base}/api/v1/profile", auth, name="profile"),
+        Request("GET", f"{base}/api/v1/users/7", auth, name="user"),
+    ]
+    return asyncio.create_task(
+        generate(rotate(requests), connections=16, stop=stop, request_timeout=30)
+    )
 
 
 def worker_command(processes: int = 1) -> list[str]:

@@ -16,9 +16,9 @@ import time
 
 import httpx
 
-from bench.drills.common import Checks, restored, service, wait_ready
+from bench.drills.common import Checks, authenticated_reads, restored, service, wait_ready
 from bench.harness import PASSWORD, kit_env, kit_server, login, production_hasher, seed_users
-from bench.load import Request, Sample, generate, rotate, statuses
+from bench.load import Sample, statuses
 
 DOWN_SECONDS = float(os.environ.get("DRILL_DOWN_SECONDS", "5"))
 RECOVERY_TARGET = 5.0
@@ -39,15 +39,8 @@ async def poll_ready(base: str, stop: asyncio.Event) -> ReadyPoll:
 
 
 async def drill(base: str, token: str) -> tuple[list[Sample], ReadyPoll, dict[str, float]]:
-    auth = {"Authorization": f"Bearer {token}"}
-    requests = [
-        Request("GET", f"{base}/api/v1/profile", auth, name="profile"),
-        Request("GET", f"{base}/api/v1/users/7", auth, name="user"),
-    ]
     stop = asyncio.Event()
-    load = asyncio.create_task(
-        generate(rotate(requests), connections=16, stop=stop, request_timeout=30)
-    )
+    load = authenticated_reads(base, token, stop)
     ready = asyncio.create_task(poll_ready(base, stop))
     marks: dict[str, float] = {}
     await asyncio.sleep(3)

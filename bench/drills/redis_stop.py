@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bench.drills.common import Checks, MailSink, restored, service, wait_ready, worker_command
+from bench.drills.common import (
+    Checks,
+    MailSink,
+    authenticated_reads,
+    restored,
+    service,
+    wait_ready,
+    worker_command,
+)
 from bench.harness import (
     LOGS,
     PASSWORD,
@@ -27,7 +35,7 @@ from bench.harness import (
     running,
     seed_users,
 )
-from bench.load import Request, Sample, generate, rotate, statuses
+from bench.load import Sample, statuses
 
 DOWN_SECONDS = float(os.environ.get("DRILL_DOWN_SECONDS", "5"))
 MAIL_TIMEOUT = 30.0
@@ -43,15 +51,8 @@ class Outcome:
 
 
 async def drill(base: str, token: str) -> Outcome:
-    auth = {"Authorization": f"Bearer {token}"}
-    requests = [
-        Request("GET", f"{base}/api/v1/profile", auth, name="profile"),
-        Request("GET", f"{base}/api/v1/users/7", auth, name="user"),
-    ]
     stop = asyncio.Event()
-    load = asyncio.create_task(
-        generate(rotate(requests), connections=16, stop=stop, request_timeout=30)
-    )
+    load = authenticated_reads(base, token, stop)
     outcome = Outcome()
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await asyncio.sleep(3)
