@@ -215,7 +215,8 @@ class QueueServiceInterface(ABC):
 
 
 class TaskiqQueueService(QueueServiceInterface):
-    """Sends tasks to the broker; while it cannot, keeps them in order in a bounded spool."""
+    """Sends tasks to the broker; while Redis is unreachable, keeps them in order in a bounded
+    spool. A task that fails to send for another reason raises at once."""
 
     RETRY_MAX_SECONDS = 5.0
 
@@ -251,15 +252,22 @@ class TaskiqQueueService(QueueServiceInterface):
             raise LookupError(f"{task_name} is not registered: decorate it with @queued")
         try:
             await registered.kiq(**data)
-        except SendTaskError:
-            return False
+        except SendTaskError as error:
+            if isinstance(error.__cause__, REDIS_DOWN):
+                return False  # worth keeping: Redis will answer again
+            raise  # the task itself cannot be sent (its data does not serialize, say)
         return True
 
     async def _flush(self) -> None:
         delay = 0.1
         while self._spool:
             task_name, data = self._spool[0]
-            if await self._send(task_name, data):
+            try:
+                sent = await self._send(task_name, data)
+            except Exception:
+                await logger.a_exception("spooled task cannot be sent; dropped", task=task_name)
+                sent = True
+            if sent:
                 self._spool.popleft()
                 delay = 0.1
                 continue

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 from taskiq import AckableMessage
+from taskiq.exceptions import SendTaskError
 
 from app.core.configs import app_config
 from app.core.services.queue import (
@@ -177,3 +178,18 @@ async def test_worker_rides_out_an_outage_and_redis_restarting_empty(
         await asyncio.gather(consumer, return_exceptions=True)
         await broker.shutdown()
         await redis.delete(queue_name)
+
+
+async def test_a_task_that_cannot_be_serialized_raises_instead_of_waiting(
+    relay: RedisRelay,
+) -> None:
+    broker = stream_broker(relay, f"test-outage-{uuid.uuid4().hex[:8]}")
+    await broker.startup()
+    service = TaskiqQueueService(broker)
+
+    with pytest.raises(SendTaskError):
+        await service.push(Note, {"when": object()})
+
+    assert service.spooled == 0
+    await service.close()
+    await broker.shutdown()
