@@ -17,6 +17,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import httpx
+from redis import Redis
+
 from bench.harness import (
     LOGS,
     PASSWORD,
@@ -202,6 +205,11 @@ def main() -> None:
         base_page = profile.at(f"{base}/users?page=1&per_page=20")
         results["users_1k"] = interleaved(users_page, base_page)
         seed_users(database, 100_000, password_hash)
+        # Rows written behind the kit's back: drop its cached totals, then check the page's.
+        Redis.from_url(env["REDIS_URL"]).flushdb()
+        total = httpx.get(users_page.url, headers=auth, timeout=30).json()["total"]
+        if total != 100_000:
+            raise SystemExit(f"the users page reports {total} users, not 100000")
         results["users_100k"] = interleaved(users_page, base_page)
         refresh = Load(f"{kit}/api/v1/auth/refresh-token", refresh_token=tokens["refresh_token"])
         results["refresh"] = {"kit": measure(refresh, connections=1)}
