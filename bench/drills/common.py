@@ -21,8 +21,8 @@ from bench.harness import PYTHON, Process
 from bench.load import Request, Sample, generate, rotate
 from scripts.local_services import free_port
 
-# How the drills stop and start the local services; override for another setup (a container,
-# a service manager) with these environment variables.
+# How the drills stop, start and probe this machine's services (Debian packages). For another
+# setup (containers, a service manager), set DRILL_<KEY>, e.g. DRILL_POSTGRES_STOP.
 _PG_VERSION = (
     next(iter(sorted(os.listdir("/etc/postgresql"))), "")
     if os.path.isdir("/etc/postgresql")
