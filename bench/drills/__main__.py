@@ -6,6 +6,7 @@
 
 import importlib
 import sys
+import traceback
 
 DRILLS = ("worker_kill", "redis_stop", "postgres_restart", "mixed_load")
 
@@ -24,6 +25,9 @@ def main() -> None:
             if exit_.code not in (None, 0):
                 print(exit_.code)
                 failed.append(name)
+        except Exception:  # one drill crashing must not hide the others' results
+            traceback.print_exc()
+            failed.append(name)
     if failed:
         raise SystemExit(f"\nfailed: {', '.join(failed)}")
     print(f"\nall {len(chosen)} drills passed")
