@@ -92,17 +92,3 @@ def test_create_app_refuses_to_start_in_production_with_a_weak_key() -> None:
     with pytest.raises(SystemExit, match="SECRET_KEY"):
         create_app(make(APP_ENV="production", SECRET_KEY="weak"))
 
-
-def test_sample_env_documents_every_setting() -> None:
-    from pathlib import Path
-
-    from app.auth.config import AuthConfig
-
-    sample = (Path(__file__).resolve().parents[3] / ".sample.env").read_text()
-    documented = {
-        line.split("=", 1)[0]
-        for line in sample.splitlines()
-        if "=" in line and not line.startswith("#")
-    }
-
-    assert set(AppConfig.model_fields) | set(AuthConfig.model_fields) <= documented
