@@ -1,17 +1,18 @@
 # Run `make help` for the list of targets.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EMBEDDED := DATABASE_URL=sqlite+aiosqlite:///./var/test.db REDIS_URL= SMTP_HOST=
+EMBEDDED := TEST_DATABASE_URL=sqlite+aiosqlite:///./var/test.db TEST_REDIS_URL= TEST_SMTP_HOST=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker migrate migration test test-embedded lint format check-migrations check-deploy fuzz bench drills routes clean
+.PHONY: help install run worker migrate migration test test-embedded lint format check-migrations check-deploy fuzz bench drills routes clean compose-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml poetry.lock scripts/lock_requirements.py
+	@test ! -e $(VENV) -o -w $(VENV) || { echo "$(VENV) is older than the lock file and read-only (the dev image?): rebuild it with docker compose build" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PYTHON) scripts/lock_requirements.py > $(VENV)/requirements.txt
@@ -70,9 +71,12 @@ bench: install ## Benchmark the kit against a minimal baseline (PostgreSQL, Redi
 drills: install ## Load and fault drills: 500 connections, PostgreSQL restart, Redis stop, worker kill (ARGS=names)
 	$(BIN)/python -m bench.drills $(ARGS)
 
-check-deploy: install ## Lint the Dockerfile (hadolint) and validate docker-compose.yaml (Compose schema)
+check-deploy: install ## Lint the Dockerfile (hadolint) and validate the compose files (Compose schema)
 	$(BIN)/hadolint --failure-threshold info Dockerfile
-	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml docker-compose.prod.yaml
 
 clean: ## Remove the virtualenv, caches and local databases
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .coverage htmlcov
+
+compose-check: ## Build and check the Docker workflow end to end (dev and production stacks; needs Docker)
+	./scripts/compose-check.sh

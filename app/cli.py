@@ -1,5 +1,6 @@
 """``python -m app``: serve, migrate and the other operational commands."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +34,9 @@ def migrate() -> None:
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
+    port: Annotated[
+        int, typer.Option(help="Port to bind.", min=1, max=65535, envvar="PORT")
+    ] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     migrate_first: Annotated[
@@ -94,6 +97,43 @@ def worker(
         ]
     )
     raise typer.Exit(code=run_worker(args) or 0)
+
+
+class HealthTarget(StrEnum):
+    API = "api"
+    WORKER = "worker"
+
+
+@cli.command()
+def healthcheck(
+    target: Annotated[HealthTarget, typer.Argument(help="What this container runs.")] = (
+        HealthTarget.API
+    ),
+    port: Annotated[
+        int, typer.Option(help="The API's port.", min=1, max=65535, envvar="PORT")
+    ] = 8000,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 3.0,
+) -> None:
+    """Exit 0 when the API on this host answers /health, or when every queue worker process
+    is alive (its event loop beat recently): the container health check."""
+    if target is HealthTarget.WORKER:
+        from app.core.configs import app_config
+        from app.core.services.heartbeat import INTERVAL_SECONDS, check_workers, heartbeat_dir
+
+        problem = check_workers(heartbeat_dir(app_config), max_age=INTERVAL_SECONDS * 4)
+    else:
+        import urllib.error
+        import urllib.request
+
+        url = f"http://127.0.0.1:{port}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                problem = None if response.status == 200 else f"{url} answered {response.status}"
+        except (OSError, urllib.error.URLError) as error:
+            problem = f"{url}: {error}"
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(code=1)
 
 
 async def _create_admin(email: str, username: str, password: str) -> int:

@@ -1,5 +1,6 @@
-"""The Dockerfile and docker-compose.yaml, checked without a Docker engine: hadolint, the
-Compose specification's JSON schema, and the properties the stack relies on."""
+"""The Dockerfile and the compose files, checked without a Docker engine: hadolint, the
+Compose specification's JSON schema, and the properties the stacks rely on. The stacks
+themselves run in scripts/compose-check.sh."""
 
 import subprocess
 import sys
@@ -19,10 +20,23 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+COMPOSE_FILES = ("docker-compose.yaml", "docker-compose.prod.yaml")
+APP_SERVICES = ("migrate", "app", "worker")
+
+
+def load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / name).read_text())
     return loaded
+
+
+@pytest.fixture(scope="module")
+def dev() -> dict[str, Any]:
+    return load("docker-compose.yaml")["services"]
+
+
+@pytest.fixture(scope="module")
+def prod() -> dict[str, Any]:
+    return load("docker-compose.prod.yaml")["services"]
 
 
 def test_dockerfile_passes_hadolint() -> None:
@@ -41,13 +55,25 @@ def test_dockerfile_is_multi_stage_non_root_and_serves_the_app() -> None:
     assert "--no-dev" in text
 
 
-def test_compose_file_matches_the_compose_specification() -> None:
-    result = run(
-        str(BIN / "check-jsonschema"),
-        "--builtin-schema",
-        "vendor.compose-spec",
-        "docker-compose.yaml",
-    )
+def test_dockerfile_builds_without_a_remote_frontend_and_keeps_the_code_read_only() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+
+    assert "# syntax=" not in text
+    assert "--chown" not in text
+    assert "FROM base AS runtime" in text
+    assert "FROM base AS dev" in text
+    assert "USER 10001:10001" in text
+    assert "uninstall --yes --quiet setuptools pip" in text
+    for arg in ("PIP_INDEX_URL", "PIP_TRUSTED_HOST", "EXTRA_CA_CERTS"):
+        assert f"ARG {arg}" in text
+    healthchecks = [line for line in text.splitlines() if line.strip().startswith("CMD [")]
+    assert any('"healthcheck"' in line for line in healthchecks)
+    assert "8000/health" not in text
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_file_matches_the_compose_specification(name: str) -> None:
+    result = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", name)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -65,36 +91,95 @@ def test_schema_check_catches_a_broken_compose_file(tmp_path: Path) -> None:
     assert result.returncode != 0
 
 
-def test_compose_stack_has_every_service_with_health_checks(compose: dict[str, Any]) -> None:
-    services = compose["services"]
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_every_service_has_a_health_check_except_the_one_shot_migration(name: str) -> None:
+    services = load(name)["services"]
 
-    assert {"app", "worker", "db", "redis", "mailpit", "migrate"} <= set(services)
+    assert {"app", "worker", "db", "redis", "migrate"} <= set(services)
     assert services["db"]["image"].startswith("postgres:17")
-    assert services["mailpit"]["image"].startswith("axllent/mailpit")
-    for name in ("db", "redis", "mailpit"):
-        assert "test" in services[name]["healthcheck"], name
+    for service in ("db", "redis", "worker"):
+        assert "test" in services[service]["healthcheck"], service
+    assert services["worker"]["healthcheck"]["test"][-2:] == ["healthcheck", "worker"]
+    assert services["migrate"]["healthcheck"] == {"disable": True}
+    assert services["migrate"]["command"][-1] == "migrate"
 
 
-def test_app_and_worker_start_after_migrations_and_healthy_services(
-    compose: dict[str, Any],
-) -> None:
-    services = compose["services"]
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_one_image_is_built_for_the_api_the_worker_and_migrations(name: str) -> None:
+    services = load(name)["services"]
 
-    for name in ("app", "worker"):
-        depends = services[name]["depends_on"]
+    images = {services[service]["image"] for service in APP_SERVICES}
+    builds = [services[service]["build"] for service in APP_SERVICES]
+    assert len(images) == 1
+    assert all(build == builds[0] for build in builds)
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_app_and_worker_start_after_migrations_and_healthy_services(name: str) -> None:
+    services = load(name)["services"]
+
+    for service in ("app", "worker"):
+        depends = services[service]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert "--no-migrate" in services["app"]["command"]
-    assert services["migrate"]["command"][-1] == "migrate"
 
 
-def test_database_data_lives_in_a_named_volume(compose: dict[str, Any]) -> None:
-    assert "db-data" in compose["volumes"]
-    assert "db-data:/var/lib/postgresql/data" in compose["services"]["db"]["volumes"]
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_addresses_are_defaults_that_dotenv_overrides(name: str) -> None:
+    environment = load(name)["services"]["app"]["environment"]
+
+    for key in ("DATABASE_URL", "REDIS_URL", "SMTP_HOST"):
+        assert environment[key].startswith(f"${{{key}:"), key
 
 
-def test_compose_does_not_need_a_dotenv_file(compose: dict[str, Any]) -> None:
-    env_file = compose["services"]["app"]["env_file"][0]
+def test_development_stack_mounts_the_source_and_reloads(dev: dict[str, Any]) -> None:
+    assert dev["app"]["build"]["target"] == "dev"
+    for service in APP_SERVICES:
+        assert ".:/app" in dev[service]["volumes"]
+        assert "APP_ENV" not in dev[service]["environment"]  # .env's, local by default
+    assert "--reload" in dev["app"]["command"]
+    assert dev["worker"]["command"][0] == "watchfiles"
 
-    assert env_file == {"path": ".env", "required": False}
+
+def test_tests_in_the_development_stack_use_a_database_of_their_own(
+    dev: dict[str, Any],
+) -> None:
+    environment = dev["app"]["environment"]
+    app_database = environment["DATABASE_URL"].rsplit("/", 1)[-1].rstrip("}")
+    test_database = environment["TEST_DATABASE_URL"].rsplit("/", 1)[-1].rstrip("}")
+    app_redis = environment["REDIS_URL"].rsplit("/", 1)[-1].rstrip("}")
+    test_redis = environment["TEST_REDIS_URL"].rsplit("/", 1)[-1].rstrip("}")
+
+    assert test_database != app_database
+    assert test_redis != app_redis
+    assert "./docker/postgres:/docker-entrypoint-initdb.d:ro" in dev["db"]["volumes"]
+    init = (ROOT / "docker/postgres/create-test-database.sql").read_text()
+    assert f"CREATE DATABASE {test_database};" in init
+
+
+def test_production_stack_runs_the_runtime_image_with_several_processes(
+    prod: dict[str, Any],
+) -> None:
+    assert prod["app"]["build"]["target"] == "runtime"
+    for service in APP_SERVICES:
+        assert "volumes" not in prod[service]
+        assert prod[service]["environment"]["APP_ENV"] == "production"
+        assert prod[service]["read_only"] is True
+    assert "--workers" in prod["app"]["command"]
+    assert "--workers" in prod["worker"]["command"]
+
+
+def test_database_data_lives_in_a_named_volume() -> None:
+    for name in COMPOSE_FILES:
+        compose = load(name)
+        assert "db-data" in compose["volumes"]
+        assert "db-data:/var/lib/postgresql/data" in compose["services"]["db"]["volumes"]
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_does_not_need_a_dotenv_file(name: str) -> None:
+    for service in load(name)["services"].values():
+        for env_file in service.get("env_file", []):
+            assert env_file["required"] is False

@@ -15,19 +15,28 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "var", "__pycache__", ".*_cache", ".coverage*", "htmlcov", ".env", "results"
+)
+
+
 def copy_project(target: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in listed:
-        source = ROOT / name
-        if source.is_file() and not name.startswith((".venv/", "var/")):
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
+    """The project's files, from git when this is a checkout, else from the tree itself."""
+    if shutil.which("git") and (ROOT / ".git").exists():
+        listed = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        for name in listed:
+            source = ROOT / name
+            if source.is_file() and not name.startswith((".venv/", "var/")):
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / name)
+    else:
+        shutil.copytree(ROOT, target, ignore=IGNORED)
     return target
 
 
@@ -35,9 +44,15 @@ def run(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{project / 'var' / 'scaffold.db'}",
-        "REDIS_URL": "",
-        "SMTP_HOST": "",
+        **{
+            f"{prefix}{key}": value
+            for prefix in ("", "TEST_")
+            for key, value in {
+                "DATABASE_URL": f"sqlite+aiosqlite:///{project / 'var' / 'scaffold.db'}",
+                "REDIS_URL": "",
+                "SMTP_HOST": "",
+            }.items()
+        },
         "COVERAGE_PROCESS_START": "",
     }
     return subprocess.run(  # noqa: S603
@@ -77,6 +92,19 @@ def test_new_module_is_ready_to_use(tmp_path: Path) -> None:
     assert "blog_post" in "".join(
         path.read_text() for path in (project / "alembic/versions").glob("*.py")
     )
+
+
+def test_project_copies_without_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+
+    project = copy_project(tmp_path / "project")
+
+    assert (project / "app" / "main.py").is_file()
+    assert (project / "alembic" / "env.py").is_file()
+    assert (project / ".test.env").is_file()
+    assert not (project / ".venv").exists()
+    assert not (project / "var").exists()
+    assert not list(project.rglob("__pycache__"))
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from taskiq_redis import RedisStreamBroker
 
 from app.core.configs import AppConfig, app_config
 from app.core.resources import close_resources, open_resources
+from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
 
 
@@ -290,14 +291,19 @@ class TaskiqQueueService(QueueServiceInterface):
 
 
 queue_service = TaskiqQueueService(broker)
+worker_heartbeat = Heartbeat(heartbeat_dir(app_config))
 
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _open_worker_resources(_state: TaskiqState) -> None:
     await open_resources()
+    if broker.is_worker_process:
+        await worker_heartbeat.start()
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def _close_worker_resources(_state: TaskiqState) -> None:
+    if broker.is_worker_process:
+        await worker_heartbeat.stop()
     await queue_service.close()
     await close_resources()

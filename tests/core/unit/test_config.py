@@ -91,4 +91,3 @@ def test_create_app_refuses_to_start_in_production_with_a_weak_key() -> None:
 
     with pytest.raises(SystemExit, match="SECRET_KEY"):
         create_app(make(APP_ENV="production", SECRET_KEY="weak"))
-

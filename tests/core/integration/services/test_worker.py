@@ -81,8 +81,26 @@ async def test_worker_runs_a_pushed_task(
     with worker_process(queue_name, smtp_server.port):
         await push_mail(pusher, "Round trip")
         [message] = await mailbox.wait_for(1, timeout=30)
+        assert await worker_health(queue_name) == 0
 
     assert message["Subject"] == "Round trip"
+    assert await worker_health(queue_name) == 1
+
+
+async def worker_health(queue_name: str) -> int:
+    """Exit status of ``python -m app healthcheck worker`` for the workers of ``queue_name``."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app",
+        "healthcheck",
+        "worker",
+        cwd=ROOT,
+        env={**os.environ, "QUEUE_NAME": queue_name},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await process.wait()
 
 
 class StallingMailbox(Mailbox):
