@@ -22,7 +22,7 @@ runner = CliRunner()
 
 def serve_status(status: int) -> Iterator[int]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(status if self.path == "/health" else 404)
             self.end_headers()
 
@@ -110,7 +110,7 @@ def test_a_worker_that_stopped_beating_is_unhealthy(tmp_path: Path) -> None:
 
 def test_beats_of_processes_that_are_gone_are_ignored(tmp_path: Path) -> None:
     finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],  # noqa: S603
+        [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
         text=True,
         check=True,
