@@ -71,6 +71,8 @@ class AuthService:
     async def login(self, login: str, password: str) -> TokenPair:
         """Tokens for a valid login; one error, and the same hashing work, for every failure."""
         user = await self._users.get_by_login(self._db, login)
+        # End the read before hashing: no lock or connection is held while it runs.
+        await self._db.commit()
         if user is None:
             await self._hasher.burn(password)
             raise InvalidCredentials
@@ -142,15 +144,15 @@ class AuthService:
 
     async def reset_password(self, token: str, password: str) -> None:
         """Set a new password with a reset token (once); every session of the user ends."""
+        # Hashed before the transaction begins: no lock or connection is held meanwhile.
+        password_hash = await self._hasher.hash(password)
         now = utcnow()
         user_id = await self._reset_tokens.consume(self._db, hash_token(token), now)
         user = await self._users.get(self._db, user_id) if user_id is not None else None
         if user is None or not user.is_active:
             await self._db.rollback()
             raise InvalidResetToken
-        await self._users.update(
-            self._db, user, {"password_hash": await self._hasher.hash(password)}
-        )
+        await self._users.update(self._db, user, {"password_hash": password_hash})
         await self._refresh_tokens.revoke_for_user(self._db, user.id, now)
         await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
         await self._users.commit(self._db)

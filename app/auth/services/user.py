@@ -61,8 +61,9 @@ class UserService:
         self, *, email: str, username: str, password: str, is_admin: bool = False
     ) -> User:
         """Create and commit a user; 409-style errors when the email or username is taken."""
-        raise_if_taken(await self._users.taken_fields(self._db, email=email, username=username))
+        # Hashed before the transaction begins: no lock or connection is held meanwhile.
         password_hash = await self._hasher.hash(password)
+        raise_if_taken(await self._users.taken_fields(self._db, email=email, username=username))
         try:
             user = await self._users.create(
                 self._db,

@@ -1,7 +1,7 @@
 """The request's session: a connection lost before it closes does not break the response."""
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from structlog.testing import capture_logs
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(
 
 
 async def test_a_connection_lost_before_closing_is_logged_not_raised(app: FastAPI) -> None:
-    sessions = get_db_session()
+    sessions = get_db_session(Request({"type": "http", "method": "POST", "headers": []}))
     session = await anext(sessions)
     pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     async with database.engine.connect() as other:

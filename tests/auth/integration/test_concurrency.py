@@ -1,0 +1,153 @@
+"""Concurrent writers on real, separately committed sessions: on SQLite (the embedded default)
+and, when the suite runs on it, PostgreSQL (in a schema of its own). Every writer succeeds; a
+refresh token and a reset token work once, whoever races for them."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.auth.exceptions import InvalidResetToken, InvalidToken
+from app.auth.repositories import PasswordResetTokenRepository
+from app.auth.services.auth import AuthService, TokenPair
+from app.auth.services.tokens import new_opaque_token
+from app.auth.services.user import UserService
+from app.core.configs import app_config
+from app.core.db import BaseModel, Database, utcnow
+from app.core.services.events import FastAPIEventsService
+from app.core.services.mail import mail_service
+
+WRITERS = 8
+PASSWORD = "Correct-Horse-9-battery"
+
+
+def backends() -> list[str]:
+    found = ["sqlite"]
+    if make_url(app_config.DATABASE_URL).get_backend_name() == "postgresql":
+        found.append("postgresql")
+    return found
+
+
+@pytest.fixture(params=backends())
+async def scratch(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database of the test's own, whose sessions really commit."""
+    schema = f"concurrency_{uuid.uuid4().hex[:8]}"
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+    else:
+        url = make_url(app_config.DATABASE_URL).update_query_dict(
+            {"options": f"-csearch_path={schema}"}
+        )
+        url = url.render_as_string(hide_password=False)
+    database = Database(app_config.model_copy(update={"DATABASE_URL": url}))
+    database.connect()
+    async with database.engine.begin() as connection:
+        if request.param == "postgresql":
+            await connection.execute(text(f"CREATE SCHEMA {schema}"))
+        await connection.run_sync(BaseModel.metadata.create_all)
+    try:
+        yield database
+    finally:
+        if request.param == "postgresql":
+            async with database.engine.begin() as connection:
+                await connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        await database.disconnect()
+
+
+async def create_user(database: Database, name: str) -> None:
+    async with database.session() as session:
+        await UserService(session, FastAPIEventsService(session)).create(
+            email=f"{name}@example.com", username=name, password=PASSWORD
+        )
+
+
+async def login(database: Database, name: str) -> TokenPair:
+    async with database.session() as session:
+        service = AuthService(session, FastAPIEventsService(session), mail_service)
+        return await service.login(name, PASSWORD)
+
+
+async def refresh(database: Database, token: str) -> TokenPair:
+    async with database.session() as session:
+        service = AuthService(session, FastAPIEventsService(session), mail_service)
+        return await service.refresh(token)
+
+
+async def test_concurrent_registrations_of_different_users_all_succeed(
+    scratch: Database,
+) -> None:
+    names = [f"writer{number}" for number in range(WRITERS)]
+
+    results = await asyncio.gather(
+        *(create_user(scratch, name) for name in names), return_exceptions=True
+    )
+
+    assert results == [None] * WRITERS
+    async with scratch.session(read_only=True) as session:
+        count = (await session.execute(text("SELECT count(*) FROM users"))).scalar_one()
+    assert count == WRITERS
+
+
+async def test_concurrent_logins_and_refreshes_of_different_sessions_all_succeed(
+    scratch: Database,
+) -> None:
+    names = [f"reader{number}" for number in range(WRITERS)]
+    for name in names:
+        await create_user(scratch, name)
+
+    pairs = await asyncio.gather(*(login(scratch, name) for name in names))
+    refreshed = await asyncio.gather(*(refresh(scratch, pair.refresh_token) for pair in pairs))
+
+    assert len({pair.refresh_token for pair in refreshed}) == WRITERS
+
+
+async def test_a_refresh_token_replayed_at_once_works_once_and_ends_the_session(
+    scratch: Database,
+) -> None:
+    await create_user(scratch, "replayed")
+    pair = await login(scratch, "replayed")
+
+    results = await asyncio.gather(
+        *(refresh(scratch, pair.refresh_token) for _ in range(5)), return_exceptions=True
+    )
+
+    winners = [result for result in results if isinstance(result, TokenPair)]
+    assert len(winners) == 1
+    assert all(isinstance(result, InvalidToken) for result in results if result not in winners)
+    with pytest.raises(InvalidToken):  # the family was revoked: the winner's pair is dead too
+        await refresh(scratch, winners[0].refresh_token)
+
+
+async def test_a_reset_token_used_at_once_works_once(scratch: Database) -> None:
+    await create_user(scratch, "resetting")
+    token, token_hash = new_opaque_token()
+    async with scratch.session() as session:
+        user_id = (
+            await session.execute(text("SELECT id FROM users WHERE username = 'resetting'"))
+        ).scalar_one()
+        await PasswordResetTokenRepository().create(
+            session,
+            {
+                "user_id": user_id,
+                "token_hash": token_hash,
+                "expires_at": utcnow() + timedelta(minutes=5),
+            },
+        )
+        await session.commit()
+
+    async def reset(password: str) -> None:
+        async with scratch.session() as session:
+            service = AuthService(session, FastAPIEventsService(session), mail_service)
+            await service.reset_password(token, password)
+
+    results = await asyncio.gather(
+        *(reset(f"New-password-{number}-long") for number in range(5)), return_exceptions=True
+    )
+
+    assert results.count(None) == 1
+    assert all(isinstance(result, InvalidResetToken) for result in results if result is not None)
