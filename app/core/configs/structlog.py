@@ -45,6 +45,32 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
     return _redact(event_dict)  # type: ignore[no-any-return]
 
 
+# Longest string value a log line keeps, and the deepest traceback it shows (innermost frames).
+MAX_VALUE_CHARS = 4000
+MAX_TRACEBACK_FRAMES = 30
+
+
+def _truncate(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) <= MAX_VALUE_CHARS:
+            return value
+        # Both ends: a traceback's last lines say what failed.
+        head, tail = MAX_VALUE_CHARS // 4, MAX_VALUE_CHARS * 3 // 4
+        return (
+            f"{value[:head]}\n... [{len(value) - head - tail} characters cut] ...\n{value[-tail:]}"
+        )
+    if isinstance(value, dict):
+        return {key: _truncate(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_truncate(item) for item in value]
+    return value
+
+
+def bound_sizes(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """Cut long strings (a traceback, a huge exception message) so every line stays small."""
+    return {key: _truncate(value) for key, value in event_dict.items()}
+
+
 def name_logger(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     """``get_logger(logger_name=...)`` shows as ``logger``, like standard-library records."""
     if "logger_name" in event_dict:
@@ -62,14 +88,21 @@ def configure_logging(config: AppConfig) -> None:
         redact_secrets,
     ]
     renderer: Processor
+    # Tracebacks never carry the frames' local variables: they hold passwords, forms and
+    # headers, and redaction cannot see inside them.
     if config.log_json:
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.dict_tracebacks)
-    else:
-        # Plain tracebacks: rich's default prints every frame's locals, passwords included.
-        renderer = structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        shared.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(
+                    show_locals=False, max_frames=MAX_TRACEBACK_FRAMES
+                )
+            )
         )
+    else:
+        shared.append(structlog.processors.format_exc_info)
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    shared.append(bound_sizes)
     level = logging.getLevelNamesMapping().get(config.LOG_LEVEL.upper(), logging.INFO)
     structlog.configure(
         processors=[name_logger, *shared, renderer],

@@ -58,7 +58,12 @@ def create_engine(config: AppConfig, *, url: str | None = None, pooled: bool = T
     ``pooled=False`` opens a fresh connection each time (migrations, one-off scripts).
     """
     db_url = make_url(url or config.DATABASE_URL)
-    options: dict[str, Any] = {"echo": config.DATABASE_ECHO}
+    # Statement parameters (password hashes, tokens, emails) stay out of error messages and
+    # logs, unless SQL echo was asked for.
+    options: dict[str, Any] = {
+        "echo": config.DATABASE_ECHO,
+        "hide_parameters": not config.DATABASE_ECHO,
+    }
     if db_url.get_backend_name() == "sqlite":
         if db_url.database and db_url.database != ":memory:":
             Path(db_url.database).parent.mkdir(parents=True, exist_ok=True)
