@@ -15,6 +15,7 @@ from app.auth.services.auth import AuthService
 from app.auth.services.tokens import AccessClaims, access_tokens
 from app.auth.services.user import UserService
 from app.core.deps import DBSession, EventsService, MailService
+from app.core.types import Text
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
@@ -34,12 +35,12 @@ class PasswordLogin:
 
 
 async def password_login(
-    username: Annotated[str, Form(min_length=1, max_length=320, description="Email or username")],
-    password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
+    username: Annotated[Text, Form(min_length=1, max_length=320, description="Email or username")],
+    password: Annotated[Text, Form(min_length=1, json_schema_extra={"format": "password"})],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
-    scope: Annotated[str, Form()] = "",
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    scope: Annotated[Text, Form()] = "",
+    client_id: Annotated[Text | None, Form()] = None,
+    client_secret: Annotated[Text | None, Form(json_schema_extra={"format": "password"})] = None,
 ) -> PasswordLogin:
     """The OAuth2 password flow's form (what Swagger's Authorize sends), the fields of
     ``OAuth2PasswordRequestForm``, read without its thread-pool hop."""

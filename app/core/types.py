@@ -1,14 +1,30 @@
 """Field types shared by modules and the kernel."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
-# ISO 8601 as list filters accept it: a date, optionally a time and an offset.
+# ISO 8601 as list filters accept it: a date that exists (years 0001-9999, leap days in leap
+# years only), optionally a time and an offset. What the published pattern admits, the API
+# accepts.
+_YEAR = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})"
+_LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DATE = (
+    rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+    rf"|{_LEAP_YEAR}-02-29)"
+)
 ISO_DATETIME_PATTERN = (
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
+    _DATE + r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?)?"
 )
 
@@ -28,3 +44,47 @@ EmailAddress = Annotated[
     AfterValidator(normalise_email),
     WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
 ]
+
+
+def check_text(value: str) -> str:
+    """Text every database accepts: no NUL character and valid Unicode (no lone surrogates).
+
+    PostgreSQL refuses both outright; the rule holds for every backend so that input valid on
+    one is valid on all.
+    """
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode") from None
+    return value
+
+
+# Any text a client sends: form fields, query values, anything not in a ``RequestModel``.
+Text = Annotated[str, AfterValidator(check_text)]
+
+
+def _check_strings(value: Any) -> None:
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_strings(item)
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: unknown fields are refused (nobody slips in ``is_admin``), and
+    every string in the body, at any depth, follows the ``Text`` rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_everywhere(cls, data: Any) -> Any:
+        _check_strings(data)
+        return data

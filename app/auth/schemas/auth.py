@@ -2,7 +2,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.auth.schemas.user import Email, Password, RequestModel
+from app.auth.schemas.user import Email, Password
+from app.core.types import RequestModel
 
 
 class TokenResponse(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import (
 from app.auth.config import MAX_PASSWORD_LENGTH
 from app.auth.models import User, UserStatus
 from app.core.db import FilterParam, ListParams, SortParam
-from app.core.types import ISO_DATETIME_PATTERN, EmailAddress
+from app.core.types import ISO_DATETIME_PATTERN, EmailAddress, RequestModel
 
 Email = EmailAddress
 Username = Annotated[
@@ -23,12 +23,6 @@ Password = Annotated[
     str,
     Field(min_length=8, max_length=MAX_PASSWORD_LENGTH, description="8-128 characters"),
 ]
-
-
-class RequestModel(BaseModel):
-    """Request bodies refuse unknown fields, so nobody can slip in ``is_admin`` or ``status``."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserCreate(RequestModel):

@@ -13,6 +13,8 @@ from app.core.configs import AppConfig, app_config
 
 ALGORITHM = "HS256"
 ACCESS = "access"
+# Ids live in an INTEGER column: a larger subject names nobody (and must not reach the query).
+MAX_USER_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +68,12 @@ class AccessTokens:
         except jwt.PyJWTError:
             raise InvalidToken from None
         subject, session = claims.get("sub"), claims.get("sid")
-        if claims.get("type") != ACCESS or not isinstance(subject, str) or not subject.isdigit():
+        if claims.get("type") != ACCESS or not isinstance(subject, str):
+            raise InvalidToken
+        if not (subject.isascii() and subject.isdigit()):
             raise InvalidToken
         user_id = int(subject)
-        if not 0 < user_id < 2**63:
+        if not 0 < user_id <= MAX_USER_ID:
             raise InvalidToken
         return AccessClaims(
             user_id=user_id, session_id=session if isinstance(session, str) else None

@@ -21,6 +21,7 @@ from app.core.db.params import (
     SortParam,
 )
 from app.core.exceptions import error_item
+from app.core.types import check_text
 
 MAX_QUERY_LENGTH = 2000
 
@@ -31,6 +32,13 @@ ANY_VALUE = r"[^,\[\]\x00-\x1f]*"
 
 def _invalid(param: str, message: str) -> RequestValidationError:
     return RequestValidationError([error_item(("query", param), message)])
+
+
+def _check_text(param: str, raw: str) -> None:
+    try:
+        check_text(raw)
+    except ValueError as error:
+        raise _invalid(param, str(error)) from None
 
 
 def _allowed_fields(model: type[pydantic.BaseModel]) -> tuple[str, ...]:
@@ -160,6 +168,7 @@ class ListParamsBuilder:
     def parse_sort(self, raw: str | None) -> list[SortParam] | None:
         if raw is None or not raw.strip():
             return None
+        _check_text("sort", raw)
         parts = raw.split(",")
         if len(parts) > self.max_sort_items:
             raise _invalid("sort", f"at most {self.max_sort_items} sort items are allowed")
@@ -177,6 +186,7 @@ class ListParamsBuilder:
     def parse_filters(self, raw: str | None) -> list[FilterParam] | None:
         if raw is None or not raw.strip():
             return None
+        _check_text("filters", raw)
         items = split_top_level(raw, "filters")
         if len(items) > self.max_filter_items:
             raise _invalid("filters", f"at most {self.max_filter_items} filters are allowed")
@@ -184,7 +194,7 @@ class ListParamsBuilder:
         for item in items:
             field, separator, value = item.partition(":")
             if not separator or not field.strip():
-                raise _invalid("filters", f"{item!r} is not of the form field:value")
+                raise _invalid("filters", "each filter must be of the form field:value")
             field, parsed = field.strip(), self._value(value)
             self._check_value_pattern(field, parsed)
             result.append(self._build(self.filter_model, "filters", field=field, value=parsed))
@@ -196,7 +206,7 @@ class ListParamsBuilder:
             return
         for item in value if isinstance(value, list) else [value]:
             if not re.fullmatch(pattern, item):
-                raise _invalid("filters", f"invalid value for {field!r}: {item!r}")
+                raise _invalid("filters", f"invalid value for {field!r}: it must match {pattern}")
 
     def _value(self, raw: str) -> str | list[str]:
         raw = raw.strip()
@@ -220,7 +230,7 @@ class ListParamsBuilder:
             bad = {str(err["loc"][0]) for err in error.errors() if err["loc"]}
             if "field" in bad:
                 allowed = ", ".join(_allowed_fields(model)) or "none"
-                message = f"unknown field {field!r}; allowed: {allowed}"
+                message = f"unknown field; allowed: {allowed}"
             else:
                 message = f"invalid item for {field!r}: {error.errors()[0]['msg']}"
             raise _invalid(param, message) from None

@@ -5,6 +5,7 @@ can combine several repositories in one transaction.
 """
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
@@ -43,7 +44,17 @@ _INTEGER_BOUNDS = {
 
 
 def fits_column(column: "ColumnElement[Any] | InstrumentedAttribute[Any]", value: Any) -> bool:
-    """Whether an integer value fits the column's storage; PostgreSQL refuses those that don't."""
+    """Whether a value can be stored in the column: an integer within its size, a date and
+    time that exists in UTC (year 1 at +05:00 does not). The database refuses those that
+    don't; as filters they match no row."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return True
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return False
+        return True
     if not isinstance(value, int) or isinstance(value, bool):
         return True
     for column_type, (low, high) in _INTEGER_BOUNDS.items():
@@ -60,7 +71,7 @@ def _adapter(python_type: type) -> pydantic.TypeAdapter[Any]:
 def coerce_value(python_type: type, value: Any) -> Any:
     """Convert a query-string value to ``python_type``; raise ``ValueError`` when it can't be."""
     if isinstance(value, str) and "\x00" in value:
-        raise ValueError("contains a NUL character")
+        raise ValueError("text must not contain NUL characters")
     try:
         coerced = _adapter(python_type).validate_python(value)
     except pydantic.ValidationError as error:
