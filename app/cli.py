@@ -59,6 +59,7 @@ def serve(
         reload=reload,
         access_log=False,
         proxy_headers=False,
+        server_header=False,
         log_config=None,
     )
 

@@ -6,7 +6,7 @@ from app.core import listeners  # noqa: F401  (registers every module's listener
 from app.core.api import health
 from app.core.api.docs import add_docs
 from app.core.api.errors import register_error_handlers
-from app.core.api.middleware import RequestContextMiddleware
+from app.core.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
@@ -23,7 +23,10 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # No trailing-slash redirects: their Location would be built from the Host header.
+        redirect_slashes=False,
     )
+    app.add_middleware(BodySizeLimitMiddleware, default_limit=config.MAX_REQUEST_BODY_BYTES)
     # Listeners run after the response, still inside the request context (request id bound).
     app.add_middleware(
         EventsMiddleware,

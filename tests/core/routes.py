@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import pydantic
 from fastapi import APIRouter, Depends
 
-from app.core.api import ListParamsBuilder, PaginatedResponse
+from app.core.api import ListParamsBuilder, PaginatedResponse, max_body_bytes
 from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.db import BaseRepository
 from app.core.deps import DBSession, EventsService, cached, listener
@@ -119,3 +119,20 @@ limit_two_per_minute = ConfigurableRateLimiter(times=2, seconds=60)
 @router.get("/limited/{item_id}", dependencies=[Depends(limit_two_per_minute)])
 async def limited(item_id: int) -> dict[str, int]:
     return {"id": item_id}
+
+
+@router.post("/body")
+async def body_size(payload: dict[str, Any]) -> dict[str, int]:
+    return {"keys": len(payload)}
+
+
+@router.post("/small-body")
+@max_body_bytes(16)
+async def small_body(payload: dict[str, Any]) -> dict[str, int]:
+    return {"keys": len(payload)}
+
+
+@router.post("/large-body")
+@max_body_bytes(4 * 1024 * 1024)
+async def large_body(payload: dict[str, Any]) -> dict[str, int]:
+    return {"keys": len(payload)}

@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import Path
 
 from app.core.api.limiter import ConfigurableRateLimiter
+from app.core.api.middleware import max_body_bytes
 from app.core.api.params import ListParamsBuilder
-from app.core.api.responses import ErrorResponse, PaginatedResponse, error_responses
+from app.core.api.responses import ErrorResponse, NoStore, PaginatedResponse, error_responses
 
 # A primary key in a path: positive and within a 32-bit INTEGER column.
 ResourceId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Numeric id")]
@@ -15,7 +16,9 @@ __all__ = [
     "ConfigurableRateLimiter",
     "ErrorResponse",
     "ListParamsBuilder",
+    "NoStore",
     "PaginatedResponse",
     "ResourceId",
     "error_responses",
+    "max_body_bytes",
 ]

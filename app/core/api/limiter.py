@@ -7,6 +7,8 @@ and the route template. Budgets live in Redis when ``REDIS_URL`` is set, else in
 If Redis fails the request is let through and a warning is logged.
 """
 
+import inspect
+import math
 import time
 from collections import OrderedDict
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -117,14 +119,15 @@ class ConfigurableRateLimiter:
             raise ValueError("a rate limit needs times >= 1 and a window of at least a second")
         self.times = times
         self._limiter: RouteRateLimiter | None = None
+        self._factory: KeyedBucketFactory | None = None
 
     def _rate_limiter(self) -> RouteRateLimiter:
         # Built on first use, after the lifespan opened Redis.
         if self._limiter is None:
             window_ms = self.window_seconds * 1000
-            factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
+            self._factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
             self._limiter = RouteRateLimiter(
-                limiter=Limiter(factory),
+                limiter=Limiter(self._factory),
                 identifier=self._identify,
                 callback=self._reject,
             )
@@ -153,5 +156,14 @@ class ConfigurableRateLimiter:
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             detail="Too many requests; try again later",
-            headers={"Retry-After": str(self.window_seconds)},
+            headers={"Retry-After": str(await self._seconds_until_allowed(request))},
         )
+
+    async def _seconds_until_allowed(self, request: Request) -> int:
+        """Whole seconds until this client's budget on this route allows one more request."""
+        if self._factory is None:
+            return self.window_seconds
+        item = self._factory.wrap_item(await self._identify(request))
+        waiting = self._factory.get(item).waiting(item)
+        milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
+        return max(1, math.ceil(milliseconds / 1000))

@@ -4,6 +4,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import pydantic
+from fastapi import Depends, Response
 
 from app.core.db.params import PaginatedResult
 
@@ -43,3 +44,12 @@ def error_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str
     return {
         code: {"model": ErrorResponse, "description": text} for code, text in descriptions.items()
     }
+
+
+async def no_store(response: Response) -> None:
+    """Route dependency: the response holds credentials; no cache may keep it (RFC 6749 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+NoStore = Depends(no_store)

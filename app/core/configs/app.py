@@ -73,6 +73,9 @@ class AppConfig(BaseConfig):
     SMTP_TIMEOUT: float = Field(default=10.0, gt=0)
     MAIL_FROM: str = "no-reply@example.com"
 
+    # Longest request body accepted (413 beyond); a route may set its own (max_body_bytes).
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1_048_576, ge=0)
+
     RATE_LIMITER_ENABLED: bool = True
     TRUSTED_PROXIES: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 

@@ -8,6 +8,7 @@ write replaces and never served. Writes outside the application's sessions (raw 
 programs) show once ``LIST_COUNT_CACHE_SECONDS`` pass.
 """
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -53,6 +54,11 @@ def _tables_of(instance: object) -> Iterable[Any]:
     return mapper.tables if mapper is not None else ()
 
 
+# Totals a table may have cached per TTL window: beyond, pages still count, uncached, so that
+# random filters cannot fill the cache.
+MAX_CACHED_TOTALS_PER_TABLE = 1000
+
+
 class CountCache:
     """Cached totals per table and filters; ``bump`` after a commit that wrote to tables."""
 
@@ -77,8 +83,20 @@ class CountCache:
         if isinstance(cached, int):
             return cached
         total = await count()
-        await self._cache.set(key, total, ttl=self.ttl_seconds)
+        if await self._take_slot(table, version):
+            await self._cache.set(key, total, ttl=self.ttl_seconds)
         return total
+
+    async def _take_slot(self, table: str, version: str) -> bool:
+        """Whether one more total of ``table`` may be cached in this TTL window (approximate
+        under concurrency, bounded all the same)."""
+        window = int(time.time() // self.ttl_seconds)
+        slots_key = f"count-slots:{self.generation}:{table}:{version}:{window}"
+        used = await self._cache.get(slots_key, default=0)
+        if not isinstance(used, int) or used >= MAX_CACHED_TOTALS_PER_TABLE:
+            return False
+        await self._cache.set(slots_key, used + 1, ttl=self.ttl_seconds * 2)
+        return True
 
     async def bump(self, tables: Iterable[str]) -> None:
         if not self.ttl_seconds:

@@ -22,19 +22,18 @@ async def test_ready_reports_each_check(client: httpx.AsyncClient) -> None:
     assert body["checks"]["database"] == "ok"
 
 
-async def test_ready_is_503_naming_what_is_down(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_ready_is_503_naming_what_is_down(client: httpx.AsyncClient) -> None:
     # A second database on a port where nothing listens.
     closed_port = app_config.model_copy(
         update={"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/none"}
     )
     reports_db = Database(closed_port)
     reports_db.connect()
-    monkeypatch.setitem(readiness_checks._checks, "reports_db", reports_db.ping)
+    readiness_checks.register("reports_db", reports_db.ping)
     try:
         response = await client.get("/health/ready")
     finally:
+        readiness_checks.unregister("reports_db")
         await reports_db.disconnect()
 
     assert response.status_code == 503
@@ -43,3 +42,36 @@ async def test_ready_is_503_naming_what_is_down(
         name: "ok" for name in body["checks"] if name not in {"database", "reports_db"}
     }
     assert body["detail"] == "unavailable: reports_db"
+
+
+async def test_probes_within_a_second_share_one_round_of_checks() -> None:
+    calls = 0
+
+    async def check() -> None:
+        nonlocal calls
+        calls += 1
+
+    readiness_checks.register("counted", check)
+    try:
+        for _ in range(5):
+            assert (await readiness_checks.run())["counted"] == "ok"
+    finally:
+        readiness_checks.unregister("counted")
+
+    assert calls == 1
+
+
+async def test_ready_is_rate_limited(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.api.health import READY_RATE_LIMIT
+
+    monkeypatch.setattr(app_config, "RATE_LIMITER_ENABLED", True)
+    monkeypatch.setattr(READY_RATE_LIMIT, "times", 2)
+    READY_RATE_LIMIT.reset()
+    try:
+        codes = [(await client.get("/health/ready")).status_code for _ in range(3)]
+    finally:
+        READY_RATE_LIMIT.reset()
+
+    assert codes == [200, 200, 429]

@@ -114,3 +114,26 @@ async def test_zero_seconds_counts_every_time(
         await widgets.count(other)
         await widgets.count(other)
     assert len(counts) == 2
+
+
+async def test_random_filters_cannot_fill_the_cache(
+    db: AppSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.core.db.counts.MAX_CACHED_TOTALS_PER_TABLE", 3)
+    counted: list[str] = []
+
+    def counter(filters: str) -> Any:
+        async def count() -> int:
+            counted.append(filters)
+            return 0
+
+        return count
+
+    names = [f"name:filler-{number}" for number in range(5)]
+    for filters in names:
+        await count_cache.total(db, "widgets", filters, counter(filters))
+    counted.clear()
+    for filters in names:
+        await count_cache.total(db, "widgets", filters, counter(filters))
+
+    assert counted == names[3:]  # the first three were cached; the rest are counted each time

@@ -13,7 +13,7 @@ from app.auth.schemas.auth import (
     TokenResponse,
 )
 from app.auth.schemas.user import UserCreate, UserWithEmailResponse
-from app.core.api import ConfigurableRateLimiter, error_responses
+from app.core.api import ConfigurableRateLimiter, NoStore, error_responses
 
 router = APIRouter(
     prefix="/auth", tags=["auth"], responses=error_responses({400: "Malformed request body"})
@@ -42,7 +42,7 @@ async def register(data: UserCreate, auth: AuthServiceDep) -> UserWithEmailRespo
 
 @router.post(
     "/login",
-    dependencies=limit(auth_config.LOGIN_RATE_LIMIT),
+    dependencies=[*limit(auth_config.LOGIN_RATE_LIMIT), NoStore],
     responses=UNAUTHORIZED,
 )
 async def login(form: PasswordLoginForm, auth: AuthServiceDep) -> TokenResponse:
@@ -52,7 +52,7 @@ async def login(form: PasswordLoginForm, auth: AuthServiceDep) -> TokenResponse:
 
 @router.post(
     "/refresh-token",
-    dependencies=limit(auth_config.REFRESH_RATE_LIMIT),
+    dependencies=[*limit(auth_config.REFRESH_RATE_LIMIT), NoStore],
     responses=UNAUTHORIZED,
 )
 async def refresh_token(data: RefreshTokenRequest, auth: AuthServiceDep) -> TokenResponse:
@@ -60,7 +60,12 @@ async def refresh_token(data: RefreshTokenRequest, auth: AuthServiceDep) -> Toke
     return TokenResponse(**asdict(await auth.refresh(data.refresh_token)))
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=limit(auth_config.REFRESH_RATE_LIMIT),
+    responses=TOO_MANY,
+)
 async def logout(data: RefreshTokenRequest, auth: AuthServiceDep) -> None:
     """End the session the refresh token belongs to."""
     await auth.logout(data.refresh_token)

@@ -1,6 +1,9 @@
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from freezegun import freeze_time
 from structlog.testing import capture_logs
 
 from app.core.configs import app_config
@@ -28,7 +31,27 @@ async def test_third_request_in_the_window_is_429_with_retry_after(
 
     assert codes == [200, 200, 429]
     assert rejected.json() == {"detail": "Too many requests; try again later"}
-    assert rejected.headers["retry-after"] == "60"
+    # Two a minute: the next request is allowed half a minute after the first two.
+    assert 28 <= int(rejected.headers["retry-after"]) <= 30
+
+
+async def test_retry_after_is_when_the_budget_allows_the_next_request(
+    app: FastAPI, limiter_on: None
+) -> None:
+    start = datetime.now(UTC)
+    async with client_from(app, "198.51.100.9") as http:
+        with freeze_time(start, real_asyncio=True) as clock:
+            codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
+            rejected = await http.get("/test/limited/1")
+            wait = int(rejected.headers["retry-after"])
+            clock.tick(wait - 2)
+            early = await http.get("/test/limited/1")
+            clock.tick(2)
+            on_time = await http.get("/test/limited/1")
+
+    assert codes == [200, 200, 429]
+    assert early.status_code == 429
+    assert on_time.status_code == 200
 
 
 async def test_each_client_has_its_own_budget(app: FastAPI, limiter_on: None) -> None:
