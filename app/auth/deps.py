@@ -14,6 +14,7 @@ from app.auth.repositories import UserRepository
 from app.auth.services.auth import AuthService
 from app.auth.services.tokens import AccessClaims, access_tokens
 from app.auth.services.user import UserService
+from app.core.db import utcnow
 from app.core.deps import DBSession, EventsService, MailService
 from app.core.types import Text
 
@@ -62,8 +63,11 @@ AccessToken = Annotated[AccessClaims, Depends(get_access_claims)]
 
 
 async def get_current_user(claims: AccessToken, db: DBSession) -> User:
-    """The signed-in user: a valid access token whose user still exists."""
-    user = await UserRepository().get(db, claims.user_id)
+    """The signed-in user: a valid access token whose user still exists and whose session has
+    not ended (logout, reset, password change, revocation): checked in the same query."""
+    if claims.session_id is None:
+        raise InvalidToken
+    user = await UserRepository().get_in_session(db, claims.user_id, claims.session_id, utcnow())
     if user is None:
         raise InvalidToken
     return user

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import PasswordResetToken, RefreshToken
@@ -23,6 +23,17 @@ class RefreshTokenRepository(BaseRepository[RefreshToken]):
             .execution_options(synchronize_session=False)
         )
         return (await db.execute(stmt)).first() is not None
+
+    async def family_is_live(self, db: AsyncSession, family_id: str, now: datetime) -> bool:
+        """Whether the session still has an unrevoked, unexpired token."""
+        stmt = select(
+            exists().where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+        )
+        return bool((await db.execute(stmt)).scalar())
 
     async def revoke_family(self, db: AsyncSession, family_id: str, now: datetime) -> None:
         await self._revoke(db, now, RefreshToken.family_id == family_id)

@@ -1,12 +1,36 @@
-from sqlalchemy import or_, select
+from datetime import datetime
+
+from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import User
+from app.auth.models import RefreshToken, User
 from app.core.db import BaseRepository
+
+
+def _in_live_session() -> Select[User]:
+    live_session = exists().where(
+        RefreshToken.family_id == bindparam("session_id"),
+        RefreshToken.user_id == User.id,
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > bindparam("now"),
+    )
+    return select(User).where(
+        User.id == bindparam("user_id"), User.deleted_at.is_(None), live_session
+    )
 
 
 class UserRepository(BaseRepository[User]):
     model = User
+    # Built once: building a statement costs more than running it.
+    _IN_LIVE_SESSION = _in_live_session()
+
+    async def get_in_session(
+        self, db: AsyncSession, user_id: int, session_id: str, now: datetime
+    ) -> User | None:
+        """The live user, only while the session (refresh token family) ``session_id`` is:
+        not logged out, revoked, reset or expired. One query."""
+        params = {"user_id": user_id, "session_id": session_id, "now": now}
+        return (await db.execute(self._IN_LIVE_SESSION, params)).scalar_one_or_none()
 
     async def get_by_email(self, db: AsyncSession, email: str) -> User | None:
         return await self.get_by(db, email=email.lower())

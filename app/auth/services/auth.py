@@ -92,6 +92,13 @@ class AuthService:
         if token is None or token.expires_at <= now:
             raise InvalidToken
         if not await self._refresh_tokens.claim(self._db, token.id, now):
+            if await self._reused_in_grace(token.revoked_at or now, token.family_id, now):
+                # Two clients of one session refreshed at once: both keep the session.
+                user = await self._users.get(self._db, token.user_id)
+                if user is not None and user.is_active:
+                    pair = await self._start_session(user, token.family_id, now)
+                    await self._refresh_tokens.commit(self._db)
+                    return pair
             # Already rotated or revoked: someone replays it. End the whole session.
             await self._refresh_tokens.revoke_family(self._db, token.family_id, now)
             await self._refresh_tokens.commit(self._db)
@@ -103,6 +110,13 @@ class AuthService:
         pair = await self._start_session(user, token.family_id, now)
         await self._refresh_tokens.commit(self._db)
         return pair
+
+    async def _reused_in_grace(self, rotated_at: datetime, family_id: str, now: datetime) -> bool:
+        """A token rotated moments ago, in a session that is still live (not logged out)."""
+        grace = timedelta(seconds=self._config.REFRESH_TOKEN_REUSE_GRACE_SECONDS)
+        if not grace or now - rotated_at > grace:
+            return False
+        return await self._refresh_tokens.family_is_live(self._db, family_id, now)
 
     async def logout(self, refresh_token: str) -> None:
         """End the session the token belongs to; unknown tokens are ignored."""

@@ -82,6 +82,9 @@ class AppConfig(BaseConfig):
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1)
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1)
     RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=60, ge=1)
+    # A refresh token presented again within this many seconds of its rotation (two tabs
+    # refreshing at once) gets a fresh pair in the same session; later, it ends the session.
+    REFRESH_TOKEN_REUSE_GRACE_SECONDS: int = Field(default=5, ge=0)
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None

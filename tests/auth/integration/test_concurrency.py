@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -72,9 +73,10 @@ async def login(database: Database, name: str) -> TokenPair:
         return await service.login(name, PASSWORD)
 
 
-async def refresh(database: Database, token: str) -> TokenPair:
+async def refresh(database: Database, token: str, grace_seconds: int = 0) -> TokenPair:
+    config = app_config.model_copy(update={"REFRESH_TOKEN_REUSE_GRACE_SECONDS": grace_seconds})
     async with database.session() as session:
-        service = AuthService(session, FastAPIEventsService(session), mail_service)
+        service = AuthService(session, FastAPIEventsService(session), mail_service, config=config)
         return await service.refresh(token)
 
 
@@ -121,6 +123,32 @@ async def test_a_refresh_token_replayed_at_once_works_once_and_ends_the_session(
     assert all(isinstance(result, InvalidToken) for result in results if result not in winners)
     with pytest.raises(InvalidToken):  # the family was revoked: the winner's pair is dead too
         await refresh(scratch, winners[0].refresh_token)
+
+
+async def test_two_tabs_refreshing_at_once_both_keep_the_session(scratch: Database) -> None:
+    await create_user(scratch, "two_tabs")
+    pair = await login(scratch, "two_tabs")
+
+    first, second = await asyncio.gather(
+        refresh(scratch, pair.refresh_token, grace_seconds=30),
+        refresh(scratch, pair.refresh_token, grace_seconds=30),
+    )
+
+    assert first.refresh_token != second.refresh_token
+    for tab in (first, second):  # each tab goes on refreshing in the same session
+        assert await refresh(scratch, tab.refresh_token, grace_seconds=30)
+
+
+async def test_a_reuse_after_the_grace_window_ends_the_session(scratch: Database) -> None:
+    await create_user(scratch, "late_replay")
+    pair = await login(scratch, "late_replay")
+    rotated = await refresh(scratch, pair.refresh_token, grace_seconds=30)
+
+    with freeze_time(utcnow() + timedelta(seconds=31), real_asyncio=True):
+        with pytest.raises(InvalidToken):
+            await refresh(scratch, pair.refresh_token, grace_seconds=30)
+        with pytest.raises(InvalidToken):  # the whole session ended
+            await refresh(scratch, rotated.refresh_token, grace_seconds=30)
 
 
 async def test_a_reset_token_used_at_once_works_once(scratch: Database) -> None:

@@ -340,6 +340,8 @@ async def test_reset_password_with_the_mailed_token(
     assert refused.status_code == 401
     stale = await client.post(REFRESH, json={"refresh_token": old_session.refresh_token})
     assert stale.status_code == 401
+    # The old access token is refused at once, not when it expires.
+    assert (await client.get("/api/v1/profile", headers=old_session.headers)).status_code == 401
     assert token not in (await db.execute(select(PasswordResetToken.token_hash))).scalars().all()
 
 

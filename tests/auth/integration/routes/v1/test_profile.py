@@ -85,6 +85,8 @@ async def test_password_change_keeps_only_the_current_session(client: httpx.Asyn
     assert (
         await client.post(REFRESH, json={"refresh_token": other.refresh_token})
     ).status_code == 401
+    assert (await client.get(PROFILE, headers=other.headers)).status_code == 401
+    assert (await client.get(PROFILE, headers=current.headers)).status_code == 200
     assert (
         await client.post(REFRESH, json={"refresh_token": current.refresh_token})
     ).status_code == 200
