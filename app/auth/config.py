@@ -16,6 +16,10 @@ class AuthConfig(BaseConfig):
     # Hashes computed at once per process; each already uses PARALLELISM lanes.
     PASSWORD_HASH_THREADS: int = Field(default=2, ge=1)
 
+    # Lowest zxcvbn score (0-4) a new password may have: 3 refuses common passwords, keyboard
+    # walks, repeats and variations of the user's own name or email.
+    PASSWORD_MIN_SCORE: int = Field(default=3, ge=0, le=4)
+
     # Requests per client per route in RATE_LIMIT_WINDOW_SECONDS.
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1)
     LOGIN_RATE_LIMIT: int = Field(default=10, ge=1)
@@ -23,6 +27,10 @@ class AuthConfig(BaseConfig):
     REFRESH_RATE_LIMIT: int = Field(default=30, ge=1)
     RESTORE_PASSWORD_RATE_LIMIT: int = Field(default=3, ge=1)
     RESET_PASSWORD_RATE_LIMIT: int = Field(default=10, ge=1)
+    # Password checks (login, profile changes) per account in PASSWORD_ATTEMPT_WINDOW_SECONDS,
+    # whoever makes them; past it, 429 for that account until the budget refills.
+    PASSWORD_ATTEMPT_LIMIT: int = Field(default=10, ge=1)
+    PASSWORD_ATTEMPT_WINDOW_SECONDS: int = Field(default=900, ge=1)
 
 
 auth_config = AuthConfig()

@@ -15,3 +15,12 @@ class UserDeleted(BaseEvent):
     __event_name__ = "auth.user_deleted"
 
     id: int
+
+
+class UserEmailChanged(BaseEvent):
+    __event_name__ = "auth.user_email_changed"
+
+    id: int
+    username: str
+    old_email: str
+    new_email: str

@@ -4,6 +4,7 @@ from app.core.exceptions import (
     ActionNotAllowed,
     AlreadyExistsError,
     AuthenticationError,
+    InvalidInputError,
     NotFoundError,
 )
 
@@ -36,6 +37,13 @@ class WrongCurrentPassword(ActionNotAllowed):
     detail = "Changing the email or password needs the correct current_password"
 
 
+class WeakPassword(InvalidInputError):
+    """A new password that fails the policy; the message says why, never what it was."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, loc=("body", "password"))
+
+
 __all__ = [
     "ActionNotAllowed",
     "EmailAlreadyTaken",
@@ -44,5 +52,6 @@ __all__ = [
     "InvalidToken",
     "UserNotFound",
     "UsernameAlreadyTaken",
+    "WeakPassword",
     "WrongCurrentPassword",
 ]

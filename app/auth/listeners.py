@@ -1,7 +1,7 @@
 """How the auth module reacts to events."""
 
-from app.auth.emails.templates import WelcomeEmail
-from app.auth.events import UserCreated, UserDeleted
+from app.auth.emails.templates import EmailChangedEmail, WelcomeEmail
+from app.auth.events import UserCreated, UserDeleted, UserEmailChanged
 from app.auth.tasks import PurgeUserTokens
 from app.core.configs import app_config
 from app.core.deps import listener
@@ -25,3 +25,18 @@ async def send_welcome_mail(event: ListenedEvent) -> None:
 @listener(UserDeleted)
 async def purge_deleted_user_tokens(event: ListenedEvent) -> None:
     await queue_service.push(PurgeUserTokens, {"user_id": event.data["id"]})
+
+
+@listener(UserEmailChanged)
+async def notify_the_old_address(event: ListenedEvent) -> None:
+    await mail_service.queue(
+        EmailChangedEmail(
+            username=event.data["username"],
+            project_name=app_config.PROJECT_NAME,
+            new_email=event.data["new_email"],
+        ),
+        EmailData(
+            subject=f"Your {app_config.PROJECT_NAME} email address was changed",
+            recipient=event.data["old_email"],
+        ),
+    )

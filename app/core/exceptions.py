@@ -48,6 +48,16 @@ class InvalidListParams(InvalidInputError):
         self.param = param
 
 
+class TooManyAttempts(DomainError):
+    """A caller or an account used up its budget for an expensive or guessable operation."""
+
+    detail = "Too many attempts; try again later"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(DomainError):
     """A backing service (database, cache, mail server) does not answer."""
 

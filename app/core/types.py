@@ -1,5 +1,6 @@
 """Field types shared by modules and the kernel."""
 
+import unicodedata
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -29,10 +30,19 @@ ISO_DATETIME_PATTERN = (
 )
 
 
+def normalise_text(value: str) -> str:
+    """The Unicode compatibility form (NFKC): look-alike spellings (fullwidth letters,
+    ligatures) of one name become one string."""
+    return unicodedata.normalize("NFKC", value)
+
+
 def normalise_email(value: str) -> str:
-    """A syntactically valid address, lowercased; no DNS lookups, ``.test`` domains allowed."""
+    """A syntactically valid address, NFKC-normalised and lowercased; no DNS lookups, ``.test``
+    domains allowed."""
     try:
-        checked = validate_email(value, check_deliverability=False, test_environment=True)
+        checked = validate_email(
+            normalise_text(value), check_deliverability=False, test_environment=True
+        )
     except EmailNotValidError as error:
         raise ValueError(f"value is not a valid email address: {error}") from None
     return checked.normalized.lower()

@@ -32,3 +32,18 @@ class ResetPasswordEmail(BaseTemplate):
 
     def _get_name(self) -> str:
         return "reset_password.html"
+
+
+class EmailChangedEmail(BaseTemplate):
+    """The notice sent to the old address when the account's email changes (no link)."""
+
+    def __init__(self, username: str, project_name: str, new_email: str) -> None:
+        self.username = username
+        self.project_name = project_name
+        self.new_email = new_email
+
+    def _get_dir(self) -> Path:
+        return VIEWS
+
+    def _get_name(self) -> str:
+        return "email_changed.html"

@@ -1,11 +1,17 @@
+import unicodedata
 from enum import StrEnum
 
 from sqlalchemy import Enum, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.core.db import BaseModel, SoftDeleteMixin
 
 _NOT_DELETED = text("deleted_at IS NULL")
+
+
+def username_key(username: str) -> str:
+    """How a username is compared: Unicode-normalised (NFKC) and lowercased."""
+    return unicodedata.normalize("NFKC", username).lower()
 
 
 class UserStatus(StrEnum):
@@ -25,9 +31,10 @@ class User(SoftDeleteMixin, BaseModel):
             postgresql_where=_NOT_DELETED,
             sqlite_where=_NOT_DELETED,
         ),
+        # Usernames differ in more than letter case: "Admin" cannot join "admin".
         Index(
-            "uq_users_username_live",
-            "username",
+            "uq_users_username_key_live",
+            "username_key",
             unique=True,
             postgresql_where=_NOT_DELETED,
             sqlite_where=_NOT_DELETED,
@@ -36,6 +43,8 @@ class User(SoftDeleteMixin, BaseModel):
 
     email: Mapped[str] = mapped_column(String(320))
     username: Mapped[str] = mapped_column(String(50))
+    # The username as looked up and compared: lowercased (set with ``username``).
+    username_key: Mapped[str] = mapped_column(String(50))
     password_hash: Mapped[str] = mapped_column(String(255))
     status: Mapped[UserStatus] = mapped_column(
         Enum(
@@ -48,6 +57,11 @@ class User(SoftDeleteMixin, BaseModel):
         index=True,
     )
     is_admin: Mapped[bool] = mapped_column(default=False)
+
+    @validates("username")
+    def _keep_username_key(self, _key: str, username: str) -> str:
+        self.username_key = username_key(username)
+        return username
 
     @property
     def is_active(self) -> bool:

@@ -4,7 +4,9 @@ from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import RefreshToken, User
+from app.auth.models.user import username_key
 from app.core.db import BaseRepository
+from app.core.types import normalise_text
 
 
 def _in_live_session() -> Select[User]:
@@ -33,11 +35,13 @@ class UserRepository(BaseRepository[User]):
         return (await db.execute(self._IN_LIVE_SESSION, params)).scalar_one_or_none()
 
     async def get_by_email(self, db: AsyncSession, email: str) -> User | None:
-        return await self.get_by(db, email=email.lower())
+        return await self.get_by(db, email=normalise_text(email).lower())
 
     async def get_by_login(self, db: AsyncSession, login: str) -> User | None:
-        """The live user whose email or username is ``login``."""
-        stmt = self.select().where(or_(User.email == login.lower(), User.username == login))
+        """The live user whose email or username is ``login``, whatever its letter case or
+        Unicode form."""
+        key = username_key(login)
+        stmt = self.select().where(or_(User.email == key, User.username_key == key))
         return (await db.execute(stmt.limit(1))).scalar_one_or_none()
 
     async def taken_fields(
@@ -49,20 +53,24 @@ class UserRepository(BaseRepository[User]):
         exclude_id: int | None = None,
     ) -> set[str]:
         """Which of ``email`` and ``username`` a live user other than ``exclude_id`` holds."""
+        email = normalise_text(email).lower() if email is not None else None
+        key = username_key(username) if username is not None else None
         conditions = []
         if email is not None:
-            conditions.append(User.email == email.lower())
-        if username is not None:
-            conditions.append(User.username == username)
+            conditions.append(User.email == email)
+        if key is not None:
+            conditions.append(User.username_key == key)
         if not conditions:
             return set()
-        stmt = select(User.email, User.username).where(User.deleted_at.is_(None), or_(*conditions))
+        stmt = select(User.email, User.username_key).where(
+            User.deleted_at.is_(None), or_(*conditions)
+        )
         if exclude_id is not None:
             stmt = stmt.where(User.id != exclude_id)
         taken: set[str] = set()
-        for row_email, row_username in (await db.execute(stmt)).all():
-            if email is not None and row_email == email.lower():
+        for row_email, row_key in (await db.execute(stmt)).all():
+            if email is not None and row_email == email:
                 taken.add("email")
-            if username is not None and row_username == username:
+            if key is not None and row_key == key:
                 taken.add("username")
         return taken

@@ -3,6 +3,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -11,11 +12,12 @@ from pydantic import (
 from app.auth.config import MAX_PASSWORD_LENGTH
 from app.auth.models import User, UserStatus
 from app.core.db import FilterParam, ListParams, SortParam
-from app.core.types import ISO_DATETIME_PATTERN, EmailAddress, RequestModel
+from app.core.types import ISO_DATETIME_PATTERN, EmailAddress, RequestModel, normalise_text
 
 Email = EmailAddress
 Username = Annotated[
     str,
+    BeforeValidator(lambda value: normalise_text(value) if isinstance(value, str) else value),
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$"),
     Field(description="3-50 letters, digits, `_`, `.` or `-`", examples=["ann_smith"]),
 ]

@@ -8,7 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.emails.templates import ResetPasswordEmail
 from app.auth.events import UserCreated
-from app.auth.exceptions import InvalidCredentials, InvalidResetToken, InvalidToken
+from app.auth.exceptions import (
+    InvalidCredentials,
+    InvalidResetToken,
+    InvalidToken,
+    WeakPassword,
+)
 from app.auth.models import User
 from app.auth.repositories import (
     PasswordResetTokenRepository,
@@ -16,7 +21,12 @@ from app.auth.repositories import (
     UserRepository,
 )
 from app.auth.schemas.user import UserCreate
-from app.auth.services.passwords import PasswordHasher, password_hasher
+from app.auth.services.passwords import (
+    PasswordHasher,
+    password_attempts,
+    password_hasher,
+    password_policy,
+)
 from app.auth.services.tokens import (
     AccessTokens,
     access_tokens,
@@ -73,10 +83,12 @@ class AuthService:
         user = await self._users.get_by_login(self._db, login)
         # End the read before hashing: no lock or connection is held while it runs.
         await self._db.commit()
-        if user is None:
-            await self._hasher.burn(password)
-            raise InvalidCredentials
-        valid, new_hash = await self._hasher.verify(password, user.password_hash)
+        account = f"user:{user.id}" if user is not None else f"login:{login.lower()}"
+        async with password_attempts.attempt(account):
+            if user is None:
+                await self._hasher.burn(password)
+                raise InvalidCredentials
+            valid, new_hash = await self._hasher.verify(password, user.password_hash)
         if not valid or not user.is_active:
             raise InvalidCredentials
         if new_hash is not None:  # an old bcrypt hash, or weaker Argon2 settings
@@ -166,6 +178,11 @@ class AuthService:
         if user is None or not user.is_active:
             await self._db.rollback()
             raise InvalidResetToken
+        try:
+            await password_policy.check(password, user_inputs=[user.email, user.username])
+        except WeakPassword:
+            await self._db.rollback()  # the token stays usable for a better password
+            raise
         await self._users.update(self._db, user, {"password_hash": password_hash})
         await self._refresh_tokens.revoke_for_user(self._db, user.id, now)
         await self._reset_tokens.invalidate_for_user(self._db, user.id, now)

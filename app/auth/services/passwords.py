@@ -3,7 +3,7 @@ upgraded on the next successful login. Hashing runs in a worker thread, never on
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TypeVar
@@ -12,8 +12,11 @@ from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
+from zxcvbn import zxcvbn
 
 from app.auth.config import MAX_PASSWORD_LENGTH, AuthConfig, auth_config
+from app.auth.exceptions import WeakPassword
+from app.core.api.limiter import AttemptLimiter
 
 T = TypeVar("T")
 
@@ -68,3 +71,43 @@ class PasswordHasher:
 
 
 password_hasher = PasswordHasher(auth_config)
+
+# Password checks per account: guessing is slow however many clients or tokens an attacker has.
+password_attempts = AttemptLimiter(
+    "password",
+    times=auth_config.PASSWORD_ATTEMPT_LIMIT,
+    seconds=auth_config.PASSWORD_ATTEMPT_WINDOW_SECONDS,
+)
+
+
+class PasswordPolicy:
+    """What a new password must be: not blank and not easy to guess, as zxcvbn (Dropbox's
+    strength estimator) scores it, knowing the user's own email and username."""
+
+    # zxcvbn's cost grows with length; the rest of a longer password only adds strength.
+    CHECKED_LENGTH = 72
+
+    def __init__(self, min_score: int) -> None:
+        self.min_score = min_score
+
+    async def check(self, password: str, *, user_inputs: Sequence[str] = ()) -> None:
+        """Raise ``WeakPassword`` saying why the password is refused."""
+        if not password.strip():
+            raise WeakPassword("The password must not be blank")
+        if self.min_score == 0:
+            return
+        result = await asyncio.to_thread(
+            zxcvbn,
+            password[: self.CHECKED_LENGTH],
+            user_inputs=[value for value in user_inputs if value],
+            max_length=self.CHECKED_LENGTH,
+        )
+        if result["score"] >= self.min_score:
+            return
+        feedback = result["feedback"]
+        why = feedback.get("warning") or "It follows a pattern that is easy to guess."
+        hint = " ".join(feedback.get("suggestions") or [])
+        raise WeakPassword(f"The password is too easy to guess. {why} {hint}".strip())
+
+
+password_policy = PasswordPolicy(auth_config.PASSWORD_MIN_SCORE)

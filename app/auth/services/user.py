@@ -3,7 +3,7 @@
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.events import UserDeleted
+from app.auth.events import UserDeleted, UserEmailChanged
 from app.auth.exceptions import (
     ActionNotAllowed,
     EmailAlreadyTaken,
@@ -18,7 +18,12 @@ from app.auth.repositories import (
     UserRepository,
 )
 from app.auth.schemas.user import ProfileUpdate
-from app.auth.services.passwords import PasswordHasher, password_hasher
+from app.auth.services.passwords import (
+    PasswordHasher,
+    password_attempts,
+    password_hasher,
+    password_policy,
+)
 from app.core.db import ListParams, PaginatedResult, utcnow
 from app.core.exceptions import AlreadyExistsError
 from app.core.services.events import EventsServiceInterface
@@ -61,6 +66,7 @@ class UserService:
         self, *, email: str, username: str, password: str, is_admin: bool = False
     ) -> User:
         """Create and commit a user; 409-style errors when the email or username is taken."""
+        await password_policy.check(password, user_inputs=[email, username])
         # Hashed before the transaction begins: no lock or connection is held meanwhile.
         password_hash = await self._hasher.hash(password)
         raise_if_taken(await self._users.taken_fields(self._db, email=email, username=username))
@@ -87,7 +93,9 @@ class UserService:
             raise ActionNotAllowed("You cannot change your own status")
         await self._users.update(self._db, user, {"status": status})
         if status is UserStatus.BLOCKED:
-            await self._refresh_tokens.revoke_for_user(self._db, user.id, utcnow())
+            now = utcnow()
+            await self._refresh_tokens.revoke_for_user(self._db, user.id, now)
+            await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
         await self._users.commit(self._db)
         return user
 
@@ -98,7 +106,8 @@ class UserService:
         if changes.email is not None or changes.password is not None:
             if not changes.current_password:
                 raise WrongCurrentPassword
-            valid, _ = await self._hasher.verify(changes.current_password, user.password_hash)
+            async with password_attempts.attempt(f"user:{user.id}"):
+                valid, _ = await self._hasher.verify(changes.current_password, user.password_hash)
             if not valid:
                 raise WrongCurrentPassword
         raise_if_taken(
@@ -107,20 +116,42 @@ class UserService:
             )
         )
         data: dict[str, object] = {}
+        old_email = user.email
+        email_changes = changes.email is not None and changes.email != old_email
         if changes.email is not None:
             data["email"] = changes.email
         if changes.username is not None:
             data["username"] = changes.username
         if changes.password is not None:
+            await password_policy.check(
+                changes.password,
+                user_inputs=[
+                    user.email,
+                    user.username,
+                    changes.email or "",
+                    changes.username or "",
+                ],
+            )
             data["password_hash"] = await self._hasher.hash(changes.password)
         try:
             await self._users.update(self._db, user, data)
+            now = utcnow()
             if changes.password is not None:
-                now = utcnow()
                 await self._refresh_tokens.revoke_for_user(
                     self._db, user.id, now, keep_family=session_id
                 )
+            if changes.password is not None or email_changes:
+                # A reset link mailed to the old address must not outlive the change.
                 await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
+            if email_changes:
+                self._events.dispatch(
+                    UserEmailChanged(
+                        id=user.id,
+                        username=user.username,
+                        old_email=old_email,
+                        new_email=user.email,
+                    )
+                )
             await self._users.commit(self._db)
         except IntegrityError:
             await self._db.rollback()

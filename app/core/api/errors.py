@@ -19,6 +19,7 @@ from app.core.exceptions import (
     InvalidInputError,
     NotFoundError,
     ServiceUnavailable,
+    TooManyAttempts,
     error_item,
 )
 
@@ -31,6 +32,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     AuthenticationError: status.HTTP_401_UNAUTHORIZED,
     InvalidInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     ServiceUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 
@@ -74,6 +76,8 @@ def _documented_methods(request: Request) -> str | None:
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
     code = _status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, InvalidInputError) and exc.loc:
         body: dict[str, Any] = {"detail": [error_item(exc.loc, exc.detail)]}
     else:

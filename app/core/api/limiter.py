@@ -7,10 +7,12 @@ and the route template. Budgets live in Redis when ``REDIS_URL`` is set, else in
 If Redis fails the request is let through and a warning is logged.
 """
 
+import contextlib
 import inspect
 import math
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from fastapi import HTTPException, Request, Response, status
@@ -31,6 +33,7 @@ from redis.exceptions import RedisError
 
 from app.core.api.routing import route_template
 from app.core.configs import app_config
+from app.core.exceptions import TooManyAttempts
 from app.core.services.log import logger
 from app.core.services.redis import redis_connection
 
@@ -167,3 +170,62 @@ class ConfigurableRateLimiter:
         waiting = self._factory.get(item).waiting(item)
         milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
         return max(1, math.ceil(milliseconds / 1000))
+
+
+class AttemptLimiter:
+    """A budget of ``times`` attempts per ``seconds`` for each key (an account, a client),
+    for services guarding expensive or guessable work such as password checks; shared through
+    Redis when configured. ``attempt(key)`` also refuses a key that already has an attempt in
+    flight in this process, so one caller cannot queue up work that others wait behind.
+    Raises ``TooManyAttempts`` (429). Off when ``RATE_LIMITER_ENABLED`` is false; if Redis
+    fails, the budget is not enforced and a warning is logged.
+    """
+
+    def __init__(self, name: str, times: int, seconds: int) -> None:
+        if times < 1 or seconds < 1:
+            raise ValueError("an attempt limit needs times >= 1 and a window of at least a second")
+        self.name = name
+        self.times = times
+        self.window_seconds = seconds
+        self._factory: KeyedBucketFactory | None = None
+        self._limiter: Limiter | None = None
+        self._in_flight: set[str] = set()
+
+    def reset(self) -> None:
+        """Forget every budget held in memory (tests)."""
+        self._factory = self._limiter = None
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, *keys: str) -> AsyncIterator[None]:
+        """Count one attempt against every key; the block is the attempt."""
+        if not app_config.RATE_LIMITER_ENABLED:
+            yield
+            return
+        names = [f"{self.name}:{key}" for key in keys]
+        if any(name in self._in_flight for name in names):
+            raise TooManyAttempts(retry_after=1)
+        for name in names:
+            await self._spend(name)
+        self._in_flight.update(names)
+        try:
+            yield
+        finally:
+            self._in_flight.difference_update(names)
+
+    async def _spend(self, name: str) -> None:
+        if self._limiter is None or self._factory is None:
+            window_ms = self.window_seconds * 1000
+            self._factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
+            self._limiter = Limiter(self._factory)
+        try:
+            if await self._limiter.try_acquire_async(name, blocking=False):
+                return
+            item = self._factory.wrap_item(name)
+            waiting = self._factory.get(item).waiting(item)
+            milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
+        except (RedisError, OSError, TimeoutError) as error:
+            await logger.a_warning(
+                "attempt limiter unavailable; attempt let through", error=type(error).__name__
+            )
+            return
+        raise TooManyAttempts(retry_after=max(1, math.ceil(milliseconds / 1000)))

@@ -22,6 +22,9 @@ PLACEHOLDER_SECRET_KEYS = frozenset(
     }
 )
 MIN_SECRET_KEY_LENGTH = 32
+# Distinct characters a secret key needs: "aaaa...a" or "abab...ab" is long but guessable; a
+# random hex key has 16, a random URL-safe one about 25.
+MIN_SECRET_KEY_DISTINCT = 10
 
 
 class AppEnv(StrEnum):
@@ -126,6 +129,8 @@ class AppConfig(BaseConfig):
             problem = "is a known placeholder"
         elif len(key) < MIN_SECRET_KEY_LENGTH:
             problem = f"is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+        elif len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+            problem = f"has fewer than {MIN_SECRET_KEY_DISTINCT} different characters"
         else:
             return
         hint = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'

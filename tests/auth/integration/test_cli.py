@@ -33,7 +33,7 @@ def test_create_admin_with_flags_or_prompts_and_refuse_duplicates(tmp_path: Path
         "--username",
         "boss",
         "--password",
-        "boss-password",
+        "rusty-lantern-4-harbour",
         database=database,
     )
     duplicate = run(
@@ -43,7 +43,7 @@ def test_create_admin_with_flags_or_prompts_and_refuse_duplicates(tmp_path: Path
         "--username",
         "boss2",
         "--password",
-        "boss-password",
+        "rusty-lantern-4-harbour",
         database=database,
     )
     invalid = run(

@@ -59,6 +59,8 @@ def test_invalid_trusted_proxy_is_rejected(monkeypatch: pytest.MonkeyPatch) -> N
         ("", "is not set"),
         ("short-key", "shorter than 32"),
         ("change-me", "placeholder"),
+        ("k" * 64, "different characters"),
+        ("ab" * 32, "different characters"),
         (DEV_SECRET_KEY, "placeholder"),
     ],
 )

@@ -4,11 +4,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from app.core.configs import app_config
 
@@ -57,3 +60,28 @@ def test_upgrade_check_and_downgrade_on_an_empty_database(scratch_database_url: 
 
     downgrade = alembic("downgrade", "base", url=scratch_database_url)
     assert downgrade.returncode == 0, downgrade.stderr
+
+
+def test_existing_usernames_get_their_lookup_key(scratch_database_url: str) -> None:
+    """Usernames unique whatever their case: rows made before the change are keyed too."""
+    assert alembic("upgrade", "e7e63d394088", url=scratch_database_url).returncode == 0
+    engine = create_engine(scratch_database_url.replace("+aiosqlite", ""))  # a sync driver
+    insert = text(
+        "INSERT INTO users (email, username, password_hash, status, is_admin, created_at,"
+        " updated_at) VALUES (:email, :username, 'x', 'active', false, :now, :now)"
+    )
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(insert, {"email": "ann@example.com", "username": "Ann", "now": now})
+
+    upgrade = alembic("upgrade", "head", url=scratch_database_url)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    with engine.begin() as connection:
+        keys = connection.execute(text("SELECT username, username_key FROM users")).all()
+        with pytest.raises(IntegrityError):  # "ANN" is the same name
+            connection.execute(
+                insert, {"email": "other@example.com", "username": "ANN", "now": now}
+            )
+    engine.dispose()
+    assert [tuple(row) for row in keys] == [("Ann", "ann")]

@@ -13,14 +13,18 @@ from app.auth.schemas.auth import (
     TokenResponse,
 )
 from app.auth.schemas.user import UserCreate, UserWithEmailResponse
+from app.auth.tasks import SendPasswordReset
 from app.core.api import ConfigurableRateLimiter, NoStore, error_responses
+from app.core.deps import QueueService
 
 router = APIRouter(
     prefix="/auth", tags=["auth"], responses=error_responses({400: "Malformed request body"})
 )
 
 WINDOW = auth_config.RATE_LIMIT_WINDOW_SECONDS
-UNAUTHORIZED = error_responses({401: "Invalid credentials or token", 429: "Rate limit reached"})
+UNAUTHORIZED = error_responses(
+    {401: "Invalid credentials or token", 429: "Rate limit reached, for this client or account"}
+)
 TOO_MANY = error_responses({429: "Rate limit reached"})
 
 
@@ -77,9 +81,10 @@ async def logout(data: RefreshTokenRequest, auth: AuthServiceDep) -> None:
     dependencies=limit(auth_config.RESTORE_PASSWORD_RATE_LIMIT),
     responses=TOO_MANY,
 )
-async def restore_password(data: RestorePasswordRequest, auth: AuthServiceDep) -> MessageResponse:
-    """Mail a reset link if the account exists; the answer is the same either way."""
-    await auth.restore_password(data.email)
+async def restore_password(data: RestorePasswordRequest, queue: QueueService) -> MessageResponse:
+    """Mail a reset link if the account exists; the answer, and the work done before it, are
+    the same either way (the lookup happens in a queued task)."""
+    await queue.push(task=SendPasswordReset, data={"email": data.email})
     return MessageResponse(detail="If an account uses this email, a reset link is on its way")
 
 

@@ -1,8 +1,14 @@
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
+from app.auth.config import auth_config
 from app.auth.deps import AccessToken, ActiveUser, UserServiceDep
 from app.auth.schemas.user import ProfileUpdate, UserWithEmailResponse
-from app.core.api import error_responses
+from app.core.api import ConfigurableRateLimiter, error_responses
+
+# Profile edits may check a password: per client, the same budget as logins.
+EDIT_LIMIT = ConfigurableRateLimiter(
+    times=auth_config.LOGIN_RATE_LIMIT, seconds=auth_config.RATE_LIMIT_WINDOW_SECONDS
+)
 
 router = APIRouter(
     prefix="/profile",
@@ -18,11 +24,13 @@ async def get_profile(user: ActiveUser) -> UserWithEmailResponse:
 
 @router.patch(
     "",
+    dependencies=[Depends(EDIT_LIMIT)],
     responses=error_responses(
         {
             400: "Malformed request body",
             403: "Missing or wrong current_password",
             409: "Email or username taken",
+            429: "Too many requests or password checks",
         }
     ),
 )

@@ -7,12 +7,14 @@ from tests.auth.factories.user import UserFactory
 users = UserRepository()
 
 
-async def test_get_by_login_matches_email_case_insensitively_or_username(db: AsyncSession) -> None:
+async def test_get_by_login_ignores_case_and_unicode_form(db: AsyncSession) -> None:
     user = await UserFactory.create(email="mixed@example.com", username="Mixed")
 
     assert await users.get_by_login(db, "MIXED@example.com") is user
     assert await users.get_by_login(db, "Mixed") is user
-    assert await users.get_by_login(db, "mixed") is None
+    assert await users.get_by_login(db, "mixed") is user
+    assert await users.get_by_login(db, "\uff4d\uff49\uff58\uff45\uff44") is user  # fullwidth
+    assert await users.get_by_login(db, "mixed2") is None
 
 
 async def test_get_by_login_skips_deleted_users(db: AsyncSession) -> None:

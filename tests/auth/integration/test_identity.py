@@ -1,0 +1,149 @@
+"""Identity rules: usernames and emails are one name whatever their case or Unicode form, new
+passwords must be hard to guess, and an email change tells the old address."""
+
+import httpx
+import pytest
+
+from app.auth.services.passwords import password_policy
+from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
+from tests.auth.integration.routes.v1.test_auth import token_from
+from tests.conftest import SentMail
+from tests.mail import parts
+from tests.utils import login_user
+
+REGISTER = "/api/v1/auth/register"
+STRONG = "Correct-Horse-9-battery"
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["ADMIN", "Admin", "\uff41\uff44\uff4d\uff49\uff4e"],  # the last: fullwidth
+)
+async def test_a_username_is_taken_whatever_its_case_or_form(
+    client: httpx.AsyncClient, username: str
+) -> None:
+    await UserFactory.create(username="admin")
+
+    response = await client.post(
+        REGISTER, json={"email": "new@example.com", "username": username, "password": STRONG}
+    )
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This username is already taken"}
+
+
+async def test_an_email_is_taken_whatever_its_unicode_form(client: httpx.AsyncClient) -> None:
+    await UserFactory.create(email="ann@example.com")
+
+    response = await client.post(
+        REGISTER,
+        json={"email": "\uff41nn@example.com", "username": "another", "password": STRONG},
+    )
+
+    assert response.status_code == 409
+
+
+async def test_login_by_username_ignores_case(client: httpx.AsyncClient) -> None:
+    user = await UserFactory.create(username="CamelCase")
+
+    await login_user(client, "camelcase")
+    await login_user(client, "CAMELCASE")
+    assert user.username == "CamelCase"  # shown as chosen
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password1", "very common"),
+        ("aaaaaaaaaaaa", "Repeats"),
+        ("          ", "blank"),
+        ("qwertyuiop", "easy to guess"),
+        ("ann_smith_ann", "easy to guess"),
+    ],
+)
+async def test_weak_passwords_are_refused_saying_why(
+    client: httpx.AsyncClient, password: str, why: str
+) -> None:
+    response = await client.post(
+        REGISTER, json={"email": "ann@example.com", "username": "ann_smith", "password": password}
+    )
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "password"]
+    assert why in error["msg"]
+    assert password.strip() not in error["msg"] or not password.strip()
+
+
+async def test_a_weak_new_password_is_refused_in_the_profile(client: httpx.AsyncClient) -> None:
+    user = await UserFactory.create()
+    session = await login_user(client, user.email)
+
+    response = await client.patch(
+        "/api/v1/profile",
+        json={"password": "password123", "current_password": DEFAULT_PASSWORD},
+        headers=session.headers,
+    )
+
+    assert response.status_code == 422
+    await login_user(client, user.email)  # unchanged
+
+
+async def test_the_minimum_score_is_configurable(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(password_policy, "min_score", 0)
+
+    response = await client.post(
+        REGISTER, json={"email": "ann@example.com", "username": "ann", "password": "password1"}
+    )
+
+    assert response.status_code == 201
+
+
+async def test_an_email_change_tells_the_old_address_and_voids_reset_links(
+    client: httpx.AsyncClient, sent_mail: SentMail
+) -> None:
+    user = await UserFactory.create(email="old@example.com")
+    session = await login_user(client, user.email)
+    await client.post("/api/v1/auth/restore-password", json={"email": "old@example.com"})
+    [reset_mail] = await sent_mail.wait_for(1)
+    token = token_from(parts(reset_mail)[0])
+
+    changed = await client.patch(
+        "/api/v1/profile",
+        json={"email": "new@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=session.headers,
+    )
+
+    assert changed.status_code == 200
+    mails = await sent_mail.wait_for(2)
+    notice = mails[1]
+    assert notice["To"] == "old@example.com"
+    assert "new@example.com" in notice.as_string()
+    assert "token=" not in notice.as_string()
+    used = await client.post(
+        "/api/v1/auth/reset-password", json={"token": token, "password": "Another-Strong-7-phrase"}
+    )
+    assert used.status_code == 401
+
+
+async def test_blocking_voids_reset_links(client: httpx.AsyncClient, sent_mail: SentMail) -> None:
+    admin = await UserFactory.create(is_admin=True)
+    user = await UserFactory.create()
+    await client.post("/api/v1/auth/restore-password", json={"email": user.email})
+    [reset_mail] = await sent_mail.wait_for(1)
+    token = token_from(parts(reset_mail)[0])
+    admin_session = await login_user(client, admin.email)
+
+    await client.patch(
+        f"/api/v1/users/{user.id}", json={"status": "blocked"}, headers=admin_session.headers
+    )
+    await client.patch(
+        f"/api/v1/users/{user.id}", json={"status": "active"}, headers=admin_session.headers
+    )
+    used = await client.post(
+        "/api/v1/auth/reset-password", json={"token": token, "password": "Another-Strong-7-phrase"}
+    )
+
+    assert used.status_code == 401
