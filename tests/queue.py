@@ -1,8 +1,8 @@
 """Run queued tasks during tests: inline on the embedded broker; in real mode through the real
 Redis stream, consumed by an in-process taskiq receiver while ``drain_queue`` waits.
 
-Tasks run only while a test waits for them, never beside the test's own queries: the test and
-the code under test share one database connection.
+Tasks run only while a test waits for them, never beside the test's own queries, and one at a
+time: the test and the code under test share one database connection.
 """
 
 import asyncio
@@ -24,7 +24,7 @@ async def running_receiver() -> AsyncIterator[None]:
         yield
         return
     finished = asyncio.Event()
-    receiver = Receiver(broker, run_startup=False, max_async_tasks=20)
+    receiver = Receiver(broker, run_startup=False, max_async_tasks=1)
     task = asyncio.create_task(receiver.listen(finished))
     try:
         yield

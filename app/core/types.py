@@ -8,6 +8,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -71,8 +72,28 @@ def check_text(value: str) -> str:
     return value
 
 
+# The text rule as published in the OpenAPI document (JSON Schema), so that what the document
+# admits the API accepts. Lone surrogates cannot be told apart from pairs there; generators do
+# not produce them unasked.
+TEXT_PATTERN = "^[^\\u0000]*$"
+
+
+def publish_text_rule(schema: Any) -> None:
+    """Add ``TEXT_PATTERN`` to every string in ``schema`` that has no pattern of its own."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "enum", "const"} & schema.keys():
+            schema["pattern"] = TEXT_PATTERN
+        for value in schema.values():
+            publish_text_rule(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            publish_text_rule(item)
+
+
 # Any text a client sends: form fields, query values, anything not in a ``RequestModel``.
-Text = Annotated[str, AfterValidator(check_text)]
+Text = Annotated[
+    str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})
+]
 
 
 def _check_strings(value: Any) -> None:
@@ -91,7 +112,7 @@ class RequestModel(BaseModel):
     """Base of request bodies: unknown fields are refused (nobody slips in ``is_admin``), and
     every string in the body, at any depth, follows the ``Text`` rule."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=publish_text_rule)
 
     @model_validator(mode="before")
     @classmethod

@@ -3,7 +3,6 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -12,18 +11,24 @@ from pydantic import (
 from app.auth.config import MAX_PASSWORD_LENGTH
 from app.auth.models import User, UserStatus
 from app.core.db import FilterParam, ListParams, SortParam
-from app.core.types import ISO_DATETIME_PATTERN, EmailAddress, RequestModel, normalise_text
+from app.core.types import ISO_DATETIME_PATTERN, EmailAddress, RequestModel
 
 Email = EmailAddress
 Username = Annotated[
     str,
-    BeforeValidator(lambda value: normalise_text(value) if isinstance(value, str) else value),
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$"),
     Field(description="3-50 letters, digits, `_`, `.` or `-`", examples=["ann_smith"]),
 ]
+# 8-128 characters, not all blank (and, checked by the service, not easy to guess).
+PASSWORD_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 Password = Annotated[
     str,
-    Field(min_length=8, max_length=MAX_PASSWORD_LENGTH, description="8-128 characters"),
+    Field(
+        min_length=8,
+        max_length=MAX_PASSWORD_LENGTH,
+        pattern=PASSWORD_PATTERN,
+        description="8-128 characters, not all blank, not easy to guess",
+    ),
 ]
 
 

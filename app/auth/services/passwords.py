@@ -2,6 +2,7 @@
 upgraded on the next successful login. Hashing runs in a worker thread, never on the loop."""
 
 import asyncio
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -92,7 +93,7 @@ class PasswordPolicy:
 
     async def check(self, password: str, *, user_inputs: Sequence[str] = ()) -> None:
         """Raise ``WeakPassword`` saying why the password is refused."""
-        if not password.strip():
+        if not re.search(r"\S", password):
             raise WeakPassword("The password must not be blank")
         if self.min_score == 0:
             return

@@ -1,3 +1,4 @@
+import pytest
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from app.auth.config import auth_config
@@ -35,3 +36,11 @@ async def test_overlong_or_unverifiable_input_never_matches() -> None:
 
 async def test_burn_costs_a_verification_without_raising() -> None:
     await hasher.burn("whatever")
+
+
+async def test_the_policy_refuses_blank_passwords_itself() -> None:
+    from app.auth.exceptions import WeakPassword
+    from app.auth.services.passwords import PasswordPolicy
+
+    with pytest.raises(WeakPassword, match="blank"):
+        await PasswordPolicy(min_score=0).check("\t\n  \u2003   ")
