@@ -20,7 +20,7 @@ Username = Annotated[
     Field(description="3-50 letters, digits, `_`, `.` or `-`", examples=["ann_smith"]),
 ]
 # 8-128 characters, not all blank (and, checked by the service, not easy to guess).
-PASSWORD_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+PASSWORD_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"  # noqa: S105 - a regex
 Password = Annotated[
     str,
     Field(
