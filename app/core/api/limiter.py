@@ -166,10 +166,15 @@ class ConfigurableRateLimiter:
         """Whole seconds until this client's budget on this route allows one more request."""
         if self._factory is None:
             return self.window_seconds
-        item = self._factory.wrap_item(await self._identify(request))
-        waiting = self._factory.get(item).waiting(item)
-        milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
-        return max(1, math.ceil(milliseconds / 1000))
+        return await seconds_until_allowed(self._factory, await self._identify(request))
+
+
+async def seconds_until_allowed(factory: KeyedBucketFactory, key: str) -> int:
+    """Whole seconds until the budget of ``key`` allows one more request (at least 1)."""
+    item = factory.wrap_item(key)
+    waiting = factory.get(item).waiting(item)
+    milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
+    return max(1, math.ceil(milliseconds / 1000))
 
 
 class AttemptLimiter:
@@ -220,12 +225,10 @@ class AttemptLimiter:
         try:
             if await self._limiter.try_acquire_async(name, blocking=False):
                 return
-            item = self._factory.wrap_item(name)
-            waiting = self._factory.get(item).waiting(item)
-            milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
+            retry_after = await seconds_until_allowed(self._factory, name)
         except (RedisError, OSError, TimeoutError) as error:
             await logger.a_warning(
                 "attempt limiter unavailable; attempt let through", error=type(error).__name__
             )
             return
-        raise TooManyAttempts(retry_after=max(1, math.ceil(milliseconds / 1000)))
+        raise TooManyAttempts(retry_after=retry_after)
