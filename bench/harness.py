@@ -65,9 +65,9 @@ def seed_users(url: str, upto: int, password_hash: str, *, admins: int = 0) -> N
         start = (last[0] if last else 0) + 1
         if start <= upto:
             connection.execute(
-                "INSERT INTO users (email, username, password_hash, status, is_admin, created_at,"
-                " updated_at) SELECT 'user' || g || '@example.com', 'user_' || g, %s, 'active',"
-                " g <= %s, now() - g * interval '1 second', now()"
+                "INSERT INTO users (email, username, username_key, password_hash, status, is_admin,"
+                " created_at, updated_at) SELECT 'user' || g || '@example.com', 'user_' || g,"
+                " 'user_' || g, %s, 'active', g <= %s, now() - g * interval '1 second', now()"
                 " FROM generate_series(%s::int, %s::int) g",
                 (password_hash, admins, start, upto),
             )
