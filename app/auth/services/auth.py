@@ -15,6 +15,7 @@ from app.auth.exceptions import (
     WeakPassword,
 )
 from app.auth.models import User
+from app.auth.models.user import username_key
 from app.auth.repositories import (
     PasswordResetTokenRepository,
     RefreshTokenRepository,
@@ -83,7 +84,7 @@ class AuthService:
         user = await self._users.get_by_login(self._db, login)
         # End the read before hashing: no lock or connection is held while it runs.
         await self._db.commit()
-        account = f"user:{user.id}" if user is not None else f"login:{login.lower()}"
+        account = f"user:{user.id}" if user is not None else f"login:{username_key(login)}"
         async with password_attempts.attempt(account):
             if user is None:
                 await self._hasher.burn(password)
