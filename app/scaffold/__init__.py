@@ -9,6 +9,7 @@ import keyword
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,9 +169,19 @@ def create_module(root: Path, module: str, entity: str | None = None) -> list[Pa
     return sorted(planned)
 
 
+def _ruff() -> str | None:
+    """The project's ruff (a dev dependency): beside the running Python, as in
+    ``.venv/bin/python -m app new-module``, whether or not the virtualenv is activated; else
+    the one on ``PATH``."""
+    beside = Path(sys.executable).parent / "ruff"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("ruff")
+
+
 def _format(paths: list[Path]) -> None:
-    """Sort imports and format with ruff when it is installed (it is a dev dependency)."""
-    ruff = shutil.which("ruff")
+    """Sort imports and format with ruff when it is installed."""
+    ruff = _ruff()
     if ruff is None:
         return
     files = [str(path) for path in paths]

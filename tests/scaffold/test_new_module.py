@@ -41,9 +41,13 @@ def copy_project(target: Path) -> Path:
 
 
 def run(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    # The virtualenv is not on PATH, as after `make install` without activating it.
+    path = os.pathsep.join(
+        entry for entry in os.environ["PATH"].split(os.pathsep) if Path(entry) != BIN
+    )
     env = {
         **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PATH": path,
         **{
             f"{prefix}{key}": value
             for prefix in ("", "TEST_")
