@@ -42,7 +42,9 @@ FROM deps AS dev-venv
 ARG PIP_INDEX_URL
 ARG PIP_TRUSTED_HOST
 ARG EXTRA_CA_CERTS=""
-RUN ./pip-install.sh all.txt
+# The lock the venv was built from: `make` in the container checks it instead of timestamps.
+RUN ./pip-install.sh all.txt \
+    && sha256sum poetry.lock > /opt/venv/.lock-sha256
 
 FROM base AS runtime
 ENV APP_ENV=production
@@ -70,8 +72,7 @@ RUN apt-get update \
 COPY --from=dev-venv /opt/venv /opt/venv
 COPY docker/dev-entrypoint.sh docker/as-checkout-owner.sh /usr/local/bin/
 COPY docker/sudoers /etc/sudoers.d/app
-RUN chmod 0440 /etc/sudoers.d/app \
-    && touch /opt/venv/.installed
+RUN chmod 0440 /etc/sudoers.d/app
 # Make's targets use this virtualenv instead of ./.venv.
 ENV VENV=/opt/venv
 # By name: `docker compose exec` looks `app` up when it runs, after the entrypoint gave it the

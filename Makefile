@@ -12,14 +12,20 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml poetry.lock scripts/lock_requirements.py
-	@test ! -e $(VENV) -o -w $(VENV) || { echo "$(VENV) is older than the lock file and read-only (the dev image?): rebuild it with docker compose build" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PYTHON) scripts/lock_requirements.py > $(VENV)/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r $(VENV)/requirements.txt
 	@touch $@
 
+ifneq ($(wildcard $(VENV)/.lock-sha256),)
+# A virtualenv built into an image (the compose dev image): it must match poetry.lock.
+install:
+	@sha256sum --check --status $(VENV)/.lock-sha256 \
+		|| { echo "poetry.lock changed since the image was built: run docker compose build" >&2; exit 1; }
+else
 install: $(STAMP) ## Create .venv with the exact versions in poetry.lock
+endif
 
 run: install ## Migrate and serve the API on http://127.0.0.1:8000 (embedded backends by default)
 	$(BIN)/python -m app serve
