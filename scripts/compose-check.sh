@@ -86,6 +86,7 @@ wait_for 60 "the welcome mail to alice" mail_for alice@example.com
 step "one test file, then the whole suite under coverage, in the container"
 docker compose exec -T app pytest -q -p no:cacheprovider tests/core/unit/test_env_files.py
 for made in htmlcov .coverage; do [ -e "$made" ] || new_files+=("$made"); done
+touch pyproject.toml poetry.lock  # a fresh checkout is newer than the image: make must not care
 docker compose exec -T app make test
 docker compose exec -T app coverage html --quiet
 [ -f htmlcov/index.html ] || fail "coverage html did not reach the checkout"
@@ -123,7 +124,7 @@ docker compose down
 docker compose up -d
 wait_for 180 "the API's readiness after up" ready
 login alice || fail "alice cannot sign in after down/up"
-docker compose down -v
+docker compose down  # its volumes stay: the production stack must not see them
 
 # ---- production stack ----------------------------------------------------------------------
 step "production stack: runtime image, several processes"
@@ -141,6 +142,7 @@ export SECRET_KEY=compose-check-secret-key-0123456789abcdef POSTGRES_PASSWORD=co
 export SMTP_HOST=mailpit SMTP_PORT=1025
 docker compose "${PROD[@]}" up -d
 wait_for 180 "the production API's readiness" ready
+login alice && fail "the production stack sees the development stack's data"
 register bob
 wait_for 60 "the welcome mail to bob" mail_for bob@example.com
 login bob || fail "bob cannot sign in"

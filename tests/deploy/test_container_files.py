@@ -183,3 +183,13 @@ def test_compose_does_not_need_a_dotenv_file(name: str) -> None:
     for service in load(name)["services"].values():
         for env_file in service.get("env_file", []):
             assert env_file["required"] is False
+
+
+def test_production_is_a_compose_project_of_its_own() -> None:
+    assert load("docker-compose.prod.yaml")["name"] != load("docker-compose.yaml").get("name")
+    assert load("docker-compose.prod.yaml")["name"]
+
+
+def test_make_checks_the_image_venv_against_the_lock_not_timestamps() -> None:
+    assert "sha256sum poetry.lock > /opt/venv/.lock-sha256" in (ROOT / "Dockerfile").read_text()
+    assert "sha256sum --check --status $(VENV)/.lock-sha256" in (ROOT / "Makefile").read_text()
