@@ -185,5 +185,5 @@ def _format(paths: list[Path]) -> None:
     if ruff is None:
         return
     files = [str(path) for path in paths]
-    subprocess.run([ruff, "check", "--fix", "--quiet", *files], check=False)  # noqa: S603
+    subprocess.run([ruff, "check", "--fix-only", "--quiet", *files], check=False)  # noqa: S603
     subprocess.run([ruff, "format", "--quiet", *files], check=False)  # noqa: S603

@@ -78,6 +78,7 @@ def test_new_module_is_ready_to_use(tmp_path: Path) -> None:
     created = run(project, python, "-m", "app", "new-module", "blog_posts")
     assert created.returncode == 0, created.stderr
     assert "make migration" in created.stdout
+    assert "-->" not in created.stdout + created.stderr  # no lint findings shown to the user
 
     steps = [
         [str(BIN / "ruff"), "check", "."],
