@@ -17,7 +17,7 @@ from zxcvbn import zxcvbn
 
 from app.auth.config import MAX_PASSWORD_LENGTH, AuthConfig, auth_config
 from app.auth.exceptions import WeakPassword
-from app.core.api.limiter import AttemptLimiter
+from app.core.services.ratelimit import AttemptLimiter
 
 T = TypeVar("T")
 

@@ -7,37 +7,17 @@ and the route template. Budgets live in Redis when ``REDIS_URL`` is set, else in
 If Redis fails the request is let through and a warning is logged.
 """
 
-import contextlib
-import inspect
-import math
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from fastapi import HTTPException, Request, Response, status
 from fastapi_limiter.depends import RateLimiter
-from pyrate_limiter import (
-    GCRA,
-    BucketFactory,
-    InMemoryStateStore,
-    Limiter,
-    Rate,
-    RateItem,
-    RedisStateStore,
-    StateBucket,
-    StateStore,
-)
-from pyrate_limiter.clocks import WallClock
+from pyrate_limiter import Limiter, Rate
 from redis.exceptions import RedisError
 
 from app.core.api.routing import route_template
 from app.core.configs import app_config
-from app.core.exceptions import TooManyAttempts
 from app.core.services.log import logger
-from app.core.services.redis import redis_connection
-
-MAX_MEMORY_BUCKETS = 10_000
+from app.core.services.ratelimit import KeyedBucketFactory, seconds_until_allowed
 
 
 def client_address(request: Request) -> str:
@@ -64,38 +44,6 @@ def _parse(address: str) -> IPv4Address | IPv6Address | None:
 def _is_trusted(address: str) -> bool:
     parsed = _parse(address)
     return parsed is not None and any(parsed in network for network in app_config.TRUSTED_PROXIES)
-
-
-class KeyedBucketFactory(BucketFactory):
-    """One GCRA bucket per key: a few numbers each, in Redis (expiring) or in a bounded LRU."""
-
-    def __init__(self, rates: list[Rate], window_ms: int) -> None:
-        self._rates = rates
-        self._window_ms = window_ms
-        self._buckets: OrderedDict[str, StateBucket] = OrderedDict()
-        # Wall-clock milliseconds: Redis state is shared by processes on several hosts.
-        self._clock = WallClock()
-
-    def wrap_item(self, name: str, weight: int = 1) -> RateItem:
-        return RateItem(name, int(time.time() * 1000), weight)
-
-    def get(self, item: RateItem) -> StateBucket:
-        bucket = self._buckets.get(item.name)
-        if bucket is None:
-            bucket = StateBucket(self._rates, GCRA(), self._store(item.name), self._clock)
-            self._buckets[item.name] = bucket
-            if len(self._buckets) > MAX_MEMORY_BUCKETS:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(item.name)
-        return bucket
-
-    def _store(self, key: str) -> StateStore:
-        if redis_connection.enabled:
-            return RedisStateStore(
-                redis_connection.client, f"ratelimit:{key}", ttl_ms=self._window_ms * 2
-            )
-        return InMemoryStateStore()
 
 
 class RouteRateLimiter(RateLimiter):
@@ -167,68 +115,3 @@ class ConfigurableRateLimiter:
         if self._factory is None:
             return self.window_seconds
         return await seconds_until_allowed(self._factory, await self._identify(request))
-
-
-async def seconds_until_allowed(factory: KeyedBucketFactory, key: str) -> int:
-    """Whole seconds until the budget of ``key`` allows one more request (at least 1)."""
-    item = factory.wrap_item(key)
-    waiting = factory.get(item).waiting(item)
-    milliseconds = await waiting if inspect.isawaitable(waiting) else waiting
-    return max(1, math.ceil(milliseconds / 1000))
-
-
-class AttemptLimiter:
-    """A budget of ``times`` attempts per ``seconds`` for each key (an account, a client),
-    for services guarding expensive or guessable work such as password checks; shared through
-    Redis when configured. ``attempt(key)`` also refuses a key that already has an attempt in
-    flight in this process, so one caller cannot queue up work that others wait behind.
-    Raises ``TooManyAttempts`` (429). Off when ``RATE_LIMITER_ENABLED`` is false; if Redis
-    fails, the budget is not enforced and a warning is logged.
-    """
-
-    def __init__(self, name: str, times: int, seconds: int) -> None:
-        if times < 1 or seconds < 1:
-            raise ValueError("an attempt limit needs times >= 1 and a window of at least a second")
-        self.name = name
-        self.times = times
-        self.window_seconds = seconds
-        self._factory: KeyedBucketFactory | None = None
-        self._limiter: Limiter | None = None
-        self._in_flight: set[str] = set()
-
-    def reset(self) -> None:
-        """Forget every budget held in memory (tests)."""
-        self._factory = self._limiter = None
-
-    @contextlib.asynccontextmanager
-    async def attempt(self, *keys: str) -> AsyncIterator[None]:
-        """Count one attempt against every key; the block is the attempt."""
-        if not app_config.RATE_LIMITER_ENABLED:
-            yield
-            return
-        names = [f"{self.name}:{key}" for key in keys]
-        if any(name in self._in_flight for name in names):
-            raise TooManyAttempts(retry_after=1)
-        for name in names:
-            await self._spend(name)
-        self._in_flight.update(names)
-        try:
-            yield
-        finally:
-            self._in_flight.difference_update(names)
-
-    async def _spend(self, name: str) -> None:
-        if self._limiter is None or self._factory is None:
-            window_ms = self.window_seconds * 1000
-            self._factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
-            self._limiter = Limiter(self._factory)
-        try:
-            if await self._limiter.try_acquire_async(name, blocking=False):
-                return
-            retry_after = await seconds_until_allowed(self._factory, name)
-        except (RedisError, OSError, TimeoutError) as error:
-            await logger.a_warning(
-                "attempt limiter unavailable; attempt let through", error=type(error).__name__
-            )
-            return
-        raise TooManyAttempts(retry_after=retry_after)

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from app.auth.services.passwords import password_attempts
-from app.core.api.limiter import AttemptLimiter
 from app.core.configs import app_config
 from app.core.db import database
 from app.core.exceptions import TooManyAttempts
+from app.core.services.ratelimit import AttemptLimiter
 from app.core.services.redis import redis_connection
 from tests.auth.factories.user import UserFactory
 from tests.conftest import SentMail
