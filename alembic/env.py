@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.core.configs import app_config
-from app.core.db import create_engine
+from app.core.db import DatabaseRole, create_engine
 from app.core.models import metadata
 
 config = context.config
@@ -42,7 +42,7 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_engine(app_config, url=_url(), pooled=False)
+    engine = create_engine(app_config, url=_url(), pooled=False, role=DatabaseRole.MIGRATION)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

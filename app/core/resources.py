@@ -3,7 +3,7 @@
 from app.core.api.health import readiness_checks
 from app.core.configs import app_config
 from app.core.configs.structlog import configure_logging
-from app.core.db import database
+from app.core.db import DatabaseRole, database
 from app.core.services.cache import build_cache, cache_service
 from app.core.services.redis import redis_connection
 
@@ -12,15 +12,16 @@ class _State:
     opened = False
 
 
-async def open_resources() -> None:
-    """Connect the database and Redis and register their readiness checks.
+async def open_resources(role: DatabaseRole = DatabaseRole.API) -> None:
+    """Connect the database and Redis and register their readiness checks; ``role`` picks the
+    database's time limits (queue workers allow longer statements than the API).
 
     Idempotent: the in-process broker runs the worker start-up hook inside the API process too.
     """
     if _State.opened:
         return
     configure_logging(app_config)
-    database.connect()
+    database.connect(role)
     readiness_checks.register("database", database.ping)
     if redis_connection.enabled:
         redis_connection.connect()

@@ -48,7 +48,20 @@ class AppConfig(BaseConfig):
     DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DATABASE_CONNECT_TIMEOUT: float = Field(default=5.0, gt=0)
     # Seconds a request may wait for a free pooled connection when all are busy (overload).
-    DATABASE_POOL_TIMEOUT: float = Field(default=30.0, gt=0)
+    DATABASE_POOL_TIMEOUT: float = Field(default=10.0, gt=0)
+    # PostgreSQL ends a statement running longer than this, and a session left idle inside a
+    # transaction this long; the client gives up on a server silent for the statement timeout
+    # plus DATABASE_ANSWER_MARGIN and closes the connection. API processes, queue workers and
+    # migrations each have their own.
+    DATABASE_STATEMENT_TIMEOUT: float = Field(default=5.0, gt=0)
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: float = Field(default=10.0, gt=0)
+    DATABASE_WORKER_STATEMENT_TIMEOUT: float = Field(default=60.0, gt=0)
+    DATABASE_WORKER_IDLE_IN_TRANSACTION_TIMEOUT: float = Field(default=120.0, gt=0)
+    DATABASE_MIGRATION_STATEMENT_TIMEOUT: float = Field(default=900.0, gt=0)
+    DATABASE_ANSWER_MARGIN: float = Field(default=2.0, gt=0)
+    # A connection whose peer stops acknowledging (network fault, host gone) is dropped after
+    # about this many seconds (TCP keepalives and TCP_USER_TIMEOUT).
+    DATABASE_TCP_TIMEOUT: float = Field(default=15.0, ge=3)
     # Test each pooled connection with a round trip before use. Off: a connection the server
     # dropped fails one query, after which the whole pool is replaced. On: for networks that
     # silently drop idle connections (some proxies and firewalls).
@@ -58,7 +71,11 @@ class AppConfig(BaseConfig):
     DATABASE_ECHO: bool = False
 
     REDIS_URL: str = ""
+    # Longest wait for one Redis call (connect, command, reply).
     REDIS_TIMEOUT: float = Field(default=2.0, gt=0)
+    # Total a request may spend on Redis where it is an optimisation (cache, list totals, the
+    # rate limiter); past it, the request carries on without Redis.
+    REDIS_REQUEST_BUDGET: float = Field(default=0.25, gt=0)
 
     CACHE_NAMESPACE: str = "cache"
     QUEUE_NAME: str = "tasks"
@@ -88,6 +105,9 @@ class AppConfig(BaseConfig):
     # A refresh token presented again within this many seconds of its rotation (two tabs
     # refreshing at once) gets a fresh pair in the same session; later, it ends the session.
     REFRESH_TOKEN_REUSE_GRACE_SECONDS: int = Field(default=5, ge=0)
+
+    # Each check of /health/ready answers within this many seconds or counts as down.
+    HEALTH_CHECK_TIMEOUT: float = Field(default=2.0, gt=0)
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None

@@ -9,7 +9,13 @@ from app.core.db.params import (
     SortParam,
 )
 from app.core.db.repository import BaseRepository
-from app.core.db.session import Database, create_engine, database, get_db_session
+from app.core.db.session import (
+    Database,
+    DatabaseRole,
+    create_engine,
+    database,
+    get_db_session,
+)
 from app.core.db.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "BaseModel",
     "BaseRepository",
     "Database",
+    "DatabaseRole",
     "FilterParam",
     "ListParams",
     "PaginatedResult",

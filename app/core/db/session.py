@@ -1,10 +1,16 @@
 """The engine and session factory, opened by the lifespan and closed on shutdown."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import Request
+from psycopg import waiting
+from psycopg.errors import _WaitTimeout
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -52,10 +58,108 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_engine(config: AppConfig, *, url: str | None = None, pooled: bool = True) -> AsyncEngine:
+class DatabaseRole(StrEnum):
+    """Who uses an engine: each has its own server-side limits."""
+
+    API = "api"
+    WORKER = "worker"
+    MIGRATION = "migration"
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Seconds: PostgreSQL's ``statement_timeout`` and ``idle_in_transaction_session_timeout``,
+    and how long the client waits for any answer before it closes the connection."""
+
+    statement: float
+    idle_in_transaction: float
+    answer: float
+
+    @classmethod
+    def for_role(cls, config: AppConfig, role: DatabaseRole) -> "DatabaseTimeouts":
+        if role is DatabaseRole.WORKER:
+            statement = config.DATABASE_WORKER_STATEMENT_TIMEOUT
+            idle = config.DATABASE_WORKER_IDLE_IN_TRANSACTION_TIMEOUT
+        elif role is DatabaseRole.MIGRATION:
+            statement = idle = config.DATABASE_MIGRATION_STATEMENT_TIMEOUT
+        else:
+            statement = config.DATABASE_STATEMENT_TIMEOUT
+            idle = config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT
+        return cls(statement, idle, statement + config.DATABASE_ANSWER_MARGIN)
+
+    def server_options(self) -> str:
+        """libpq ``options`` that set the server-side limits when the connection opens."""
+        return (
+            f"-c statement_timeout={round(self.statement * 1000)} "
+            f"-c idle_in_transaction_session_timeout={round(self.idle_in_transaction * 1000)}"
+        )
+
+
+class DatabaseSilent(psycopg.OperationalError):
+    """The server did not answer in time; the connection was closed."""
+
+
+class DeadlineConnection(psycopg.AsyncConnection[Any]):
+    """A psycopg connection that stops waiting for a server that stopped answering.
+
+    Every exchange with the server (statement, fetch, commit, rollback) waits at most
+    ``answer_timeout`` seconds; past it, or when the waiting task is cancelled, the connection is
+    closed at once rather than cancelled politely (which needs the silent server's cooperation).
+    The pool then discards it: the slot is free and the caller gets an ``OperationalError``.
+    """
+
+    answer_timeout: float | None = None
+
+    async def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        limit = timeout if timeout is not None else self.answer_timeout
+        try:
+            return await waiting.wait_async(gen, self.pgconn.socket, interval=interval, timeout=limit)
+        except _WaitTimeout:
+            self.pgconn.finish()
+            raise DatabaseSilent(
+                f"the database did not answer within {limit:g} s; connection closed"
+            ) from None
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            self.pgconn.finish()
+            raise
+
+
+def _postgres_connect_args(config: AppConfig, url: Any, timeouts: DatabaseTimeouts) -> dict[str, Any]:
+    """Bounded connects, server-side limits, TCP keepalives and the client-side deadline."""
+    options = timeouts.server_options()
+    if url.query.get("options"):  # the URL's own options come last and win
+        options = f"{options} {url.query['options']}"
+    tcp = config.DATABASE_TCP_TIMEOUT
+    answer = timeouts.answer
+
+    async def connect(*args: Any, **kwargs: Any) -> DeadlineConnection:
+        connection = await DeadlineConnection.connect(*args, **kwargs)
+        connection.answer_timeout = answer
+        return connection
+
+    return {
+        "connect_timeout": max(1, round(config.DATABASE_CONNECT_TIMEOUT)),
+        "options": options,
+        "keepalives": 1,
+        "keepalives_idle": max(1, round(tcp / 3)),
+        "keepalives_interval": max(1, round(tcp / 6)),
+        "keepalives_count": 2,
+        "tcp_user_timeout": round(tcp * 1000),
+        "async_creator_fn": connect,
+    }
+
+
+def create_engine(
+    config: AppConfig,
+    *,
+    url: str | None = None,
+    pooled: bool = True,
+    role: DatabaseRole = DatabaseRole.API,
+) -> AsyncEngine:
     """An async engine for ``url`` (default ``DATABASE_URL``) with settings fit for the backend.
 
-    ``pooled=False`` opens a fresh connection each time (migrations, one-off scripts).
+    ``pooled=False`` opens a fresh connection each time (migrations, one-off scripts). On
+    PostgreSQL, ``role`` picks the statement and idle-in-transaction limits.
     """
     db_url = make_url(url or config.DATABASE_URL)
     # Statement parameters (password hashes, tokens, emails) stay out of error messages and
@@ -68,8 +172,8 @@ def create_engine(config: AppConfig, *, url: str | None = None, pooled: bool = T
         if db_url.database and db_url.database != ":memory:":
             Path(db_url.database).parent.mkdir(parents=True, exist_ok=True)
     else:
-        connect_timeout = max(1, round(config.DATABASE_CONNECT_TIMEOUT))
-        options["connect_args"] = {"connect_timeout": connect_timeout}
+        timeouts = DatabaseTimeouts.for_role(config, role)
+        options["connect_args"] = _postgres_connect_args(config, db_url, timeouts)
         if pooled:
             options |= {
                 "pool_size": config.DATABASE_POOL_SIZE,
@@ -101,9 +205,9 @@ class Database:
             raise RuntimeError("The database is not connected; is the lifespan running?")
         return self._engine
 
-    def connect(self) -> None:
+    def connect(self, role: DatabaseRole = DatabaseRole.API) -> None:
         if self._engine is None:
-            self._engine = create_engine(self._config)
+            self._engine = create_engine(self._config, role=role)
             self._sessionmaker = async_sessionmaker(
                 self._engine, class_=AppSession, expire_on_commit=False
             )

@@ -27,6 +27,7 @@ from taskiq.exceptions import SendTaskError
 from taskiq_redis import RedisStreamBroker
 
 from app.core.configs import AppConfig, app_config
+from app.core.db.session import DatabaseRole
 from app.core.resources import close_resources, open_resources
 from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
@@ -296,7 +297,7 @@ worker_heartbeat = Heartbeat(heartbeat_dir(app_config))
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _open_worker_resources(_state: TaskiqState) -> None:
-    await open_resources()
+    await open_resources(DatabaseRole.WORKER if broker.is_worker_process else DatabaseRole.API)
     if broker.is_worker_process:
         await worker_heartbeat.start()
 
