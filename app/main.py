@@ -33,7 +33,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         handlers=[RegistryEventHandler()],
         middleware_id=EVENTS_MIDDLEWARE_ID,
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, redis_budget=config.REDIS_REQUEST_BUDGET)
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router)

@@ -3,9 +3,9 @@
 Modes: ``pass`` (relay as is), ``delay`` (every chunk arrives ``delay`` seconds late),
 ``blackhole`` (connections stay open, and new ones are accepted, but nothing goes through in
 either direction until the mode changes: a frozen host, a half-open connection). Actions:
-``reset()`` aborts every open connection with a TCP reset; ``refuse()`` stops listening (a
-stopped server) until ``resume()``. Used by the tests in the event loop they run on, and by the
-drills through ``ThreadedFaultProxy``.
+``reset()`` aborts every open connection with a TCP reset; ``refuse()`` stops listening until
+``resume()``; ``down()`` does both, as a stopped server. Used by the tests in the event loop
+they run on, and by the drills through ``ThreadedFaultProxy``.
 """
 
 import asyncio
@@ -13,20 +13,23 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from enum import StrEnum
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+T = TypeVar("T")
 
 
 class Mode(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a mode, not a password
     DELAY = "delay"
     BLACKHOLE = "blackhole"
 
 
 class FaultProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
-        self._target = (target_host, target_port)
+        self.target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._flowing = asyncio.Event()
         self._flowing.set()
@@ -38,8 +41,10 @@ class FaultProxy:
 
     @classmethod
     def for_url(cls, url: str) -> "FaultProxy":
+        """A proxy for the server of ``url`` (PostgreSQL, Redis or SMTP)."""
         parts = urlsplit(url)
-        return cls(parts.hostname or "127.0.0.1", parts.port or _DEFAULT_PORTS[parts.scheme])
+        scheme = parts.scheme.split("+")[0]
+        return cls(parts.hostname or "127.0.0.1", parts.port or _DEFAULT_PORTS[scheme])
 
     def url(self, url: str) -> str:
         """``url`` (same scheme, credentials and path) pointed at the proxy."""
@@ -86,14 +91,19 @@ class FaultProxy:
         if self._server is None:
             await self.start()
 
+    async def down(self) -> None:
+        """Refuse new connections and reset the open ones, as a stopped server does."""
+        await self.refuse()
+        self.reset()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+        if task is not None:
+            self._tasks.add(task)
         try:
             await self._flowing.wait()
             try:
-                upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+                upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
             except OSError:
                 _abort(writer)
                 return
@@ -106,7 +116,8 @@ class FaultProxy:
             )
             self._links.discard(link)
         finally:
-            self._tasks.discard(task)
+            if task is not None:
+                self._tasks.discard(task)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -147,8 +158,7 @@ class ThreadedFaultProxy:
 
     @classmethod
     def for_url(cls, url: str) -> "ThreadedFaultProxy":
-        proxy = FaultProxy.for_url(url)
-        return cls(*proxy._target)
+        return cls(*FaultProxy.for_url(url).target)
 
     @property
     def port(self) -> int:
@@ -157,8 +167,8 @@ class ThreadedFaultProxy:
     def url(self, url: str) -> str:
         return self._proxy.url(url)
 
-    def _run(self, coroutine: "asyncio.Future[object] | object") -> object:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()  # type: ignore[arg-type]
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def set_mode(self, mode: Mode | str, delay: float = 0.0) -> None:
         self._loop.call_soon_threadsafe(self._proxy.set_mode, mode, delay)

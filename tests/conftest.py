@@ -20,7 +20,7 @@ from app.core.db import BaseModel, database
 from app.core.db.counts import AppSession, count_cache
 from app.core.services.mail import OutboxTransport, SMTPTransport, mail_service
 from app.core.services.queue import broker
-from app.core.services.redis import redis_connection
+from app.core.services.redis import optional_redis, redis_connection
 from app.main import create_app
 from tests.core.routes import router as test_router
 from tests.factories.async_alchemy_factory import current_session
@@ -76,6 +76,13 @@ async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
         yield application
         async with database.engine.begin() as connection:
             await connection.run_sync(BaseModel.metadata.drop_all)
+
+
+@pytest.fixture(autouse=True)
+async def redis_answering_again() -> AsyncIterator[None]:
+    """A test that made Redis fail leaves no skipped calls or replays to the next one."""
+    yield
+    await optional_redis.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from app.core.configs import app_config
 from app.core.configs.structlog import configure_logging
 from app.core.db import DatabaseRole, database
 from app.core.services.cache import build_cache, cache_service
-from app.core.services.redis import redis_connection
+from app.core.services.redis import optional_redis, redis_connection
 
 
 class _State:
@@ -26,7 +26,9 @@ async def open_resources(role: DatabaseRole = DatabaseRole.API) -> None:
     if redis_connection.enabled:
         redis_connection.connect()
         readiness_checks.register("redis", redis_connection.ping)
-    cache_service.use(build_cache(app_config))
+    cache_service.use(
+        build_cache(app_config, redis_connection.client if redis_connection.enabled else None)
+    )
     _State.opened = True
 
 
@@ -36,5 +38,6 @@ async def close_resources() -> None:
     _State.opened = False
     readiness_checks.clear()
     await cache_service.close()
+    await optional_redis.close()
     await redis_connection.disconnect()
     await database.disconnect()

@@ -1,14 +1,14 @@
 """``make drills``: every drill in turn; exits non-zero when one failed.
 
 ``python -m bench.drills NAME ...`` runs only the named ones (``mixed_load``,
-``postgres_restart``, ``redis_stop``, ``worker_kill``).
+``postgres_restart``, ``redis_stop``, ``silent_dependencies``, ``worker_kill``).
 """
 
 import importlib
 import sys
 import traceback
 
-DRILLS = ("worker_kill", "redis_stop", "postgres_restart", "mixed_load")
+DRILLS = ("worker_kill", "redis_stop", "postgres_restart", "silent_dependencies", "mixed_load")
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 
 from app.core.api.limiter import ConfigurableRateLimiter
+from app.core.configs import app_config
 
 HealthCheck = Callable[[], Awaitable[object]]
-CHECK_TIMEOUT_SECONDS = 2.0
 # Probes arriving within this many seconds share one round of checks.
 RESULT_TTL_SECONDS = 1.0
 # Per client: far above any probe's rate, far below a flood's.
@@ -21,10 +21,16 @@ log = structlog.get_logger(logger_name="app.health")
 
 
 class ReadinessChecks:
-    """Named checks that ``/health/ready`` runs concurrently; the lifespan registers them."""
+    """Named checks that ``/health/ready`` runs concurrently; the lifespan registers them.
 
-    def __init__(self) -> None:
+    Each answers within ``timeout`` seconds (``HEALTH_CHECK_TIMEOUT``) or counts as down: a
+    check still running then is cancelled without waiting for it to finish cancelling.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
         self._checks: dict[str, HealthCheck] = {}
+        self._abandoned: set[asyncio.Future[object]] = set()
         self._round: asyncio.Future[dict[str, str]] | None = None
         self._round_started = 0.0
 
@@ -53,18 +59,28 @@ class ReadinessChecks:
         results = await asyncio.gather(*(self._run_one(self._checks[name]) for name in names))
         return dict(zip(names, results, strict=True))
 
-    @staticmethod
-    async def _run_one(check: HealthCheck) -> str:
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                await check()
-        except Exception as error:
+    async def _run_one(self, check: HealthCheck) -> str:
+        running = asyncio.ensure_future(check())
+        done, _ = await asyncio.wait({running}, timeout=self.timeout)
+        if not done:
+            running.cancel()
+            self._abandoned.add(running)
+            running.add_done_callback(self._forget)
+            await log.awarning("readiness check timed out", timeout=self.timeout)
+            return "unavailable"
+        error = asyncio.CancelledError() if running.cancelled() else running.exception()
+        if error is not None:
             await log.awarning("readiness check failed", error=type(error).__name__)
             return "unavailable"
         return "ok"
 
+    def _forget(self, running: "asyncio.Future[object]") -> None:
+        self._abandoned.discard(running)
+        if not running.cancelled():
+            running.exception()  # retrieved: a late failure is not worth a warning
 
-readiness_checks = ReadinessChecks()
+
+readiness_checks = ReadinessChecks(app_config.HEALTH_CHECK_TIMEOUT)
 
 router = APIRouter(prefix="/health", tags=["health"])
 

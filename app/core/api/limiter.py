@@ -4,7 +4,7 @@ fastapi-limiter 0.2 on its own puts every client in one shared bucket, trusts an
 ``X-Forwarded-For`` and keys on the concrete path. Here the bucket key is the client address
 (taken from ``X-Forwarded-For`` only when the socket peer is in ``TRUSTED_PROXIES``), the method
 and the route template. Budgets live in Redis when ``REDIS_URL`` is set, else in process memory.
-If Redis fails the request is let through and a warning is logged.
+If Redis fails or is slow (past the request's Redis budget), the request is let through.
 """
 
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -12,12 +12,16 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from fastapi import HTTPException, Request, Response, status
 from fastapi_limiter.depends import RateLimiter
 from pyrate_limiter import Limiter, Rate
-from redis.exceptions import RedisError
 
 from app.core.api.routing import route_template
 from app.core.configs import app_config
-from app.core.services.log import logger
 from app.core.services.ratelimit import KeyedBucketFactory, seconds_until_allowed
+from app.core.services.redis import (
+    REDIS_CALL_ERRORS,
+    carry_on_without_redis,
+    optional_redis,
+    redis_connection,
+)
 
 
 def client_address(request: Request) -> str:
@@ -91,12 +95,14 @@ class ConfigurableRateLimiter:
     async def __call__(self, request: Request, response: Response) -> None:
         if not app_config.RATE_LIMITER_ENABLED:
             return
+        limiter = self._rate_limiter()
         try:
-            await self._rate_limiter()(request, response)
-        except (RedisError, OSError, TimeoutError) as error:
-            await logger.a_warning(
-                "rate limiter unavailable; request let through", error=type(error).__name__
-            )
+            if redis_connection.enabled:
+                await optional_redis.call(lambda: limiter(request, response))
+            else:
+                await limiter(request, response)
+        except REDIS_CALL_ERRORS as error:
+            await carry_on_without_redis(error, "rate limiter unavailable; request let through")
 
     @staticmethod
     async def _identify(request: Request) -> str:

@@ -12,6 +12,7 @@ from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.api.routing import route_template
+from app.core.services.redis import start_request_budget
 
 REQUEST_ID_HEADER = b"x-request-id"
 # On every response: browsers must not guess a content type other than the declared one.
@@ -23,11 +24,15 @@ access_log = structlog.get_logger(logger_name="app.access")
 
 
 class RequestContextMiddleware:
-    """Pure ASGI middleware: binds ``request_id`` for the request and logs its outcome."""
+    """Pure ASGI middleware: binds ``request_id`` for the request, starts its Redis budget
+    (``REDIS_REQUEST_BUDGET``) and logs its outcome."""
 
-    def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, access_log_enabled: bool = True, redis_budget: float = 0.25
+    ) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
+        self.redis_budget = redis_budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,6 +57,7 @@ class RequestContextMiddleware:
 
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        start_request_budget(self.redis_budget)
         try:
             await self.app(scope, receive, send_with_id)
         finally:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from app.core.configs import app_config
 from app.core.services.cache import CacheServiceInterface, cache_service
+from app.core.services.log import logger
 
 _WRITTEN = "written_tables"
 
@@ -103,7 +104,8 @@ class CountCache:
             return
         for table in tables:
             # No expiry: an expired version would bring back totals stored under an older one.
-            await self._cache.set(self._version_key(table), uuid.uuid4().hex)
+            # Kept and sent later while Redis fails, so no stale total survives the outage.
+            await self._cache.replace(self._version_key(table), uuid.uuid4().hex)
 
     def _version_key(self, table: str) -> str:
         return f"count-version:{self.generation}:{table}"
@@ -119,7 +121,10 @@ class AppSession(AsyncSession):
 
     async def commit(self) -> None:
         await super().commit()
-        await self.publish_writes()
+        try:
+            await self.publish_writes()
+        except Exception:  # the commit stands: its caller must not see it as failed
+            await logger.a_exception("could not mark the tables written as changed")
 
     async def publish_writes(self) -> None:
         """Mark the tables written so far as changed. ``commit`` does it; call it after a

@@ -110,10 +110,17 @@ class DeadlineConnection(psycopg.AsyncConnection[Any]):
 
     answer_timeout: float | None = None
 
-    async def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+    async def wait(
+        self,
+        gen: Any,
+        interval: float = 0.1,
+        timeout: float | None = None,  # noqa: ASYNC109 - psycopg's own signature
+    ) -> Any:
         limit = timeout if timeout is not None else self.answer_timeout
         try:
-            return await waiting.wait_async(gen, self.pgconn.socket, interval=interval, timeout=limit)
+            return await waiting.wait_async(
+                gen, self.pgconn.socket, interval=interval, timeout=limit
+            )
         except _WaitTimeout:
             self.pgconn.finish()
             raise DatabaseSilent(
@@ -124,7 +131,9 @@ class DeadlineConnection(psycopg.AsyncConnection[Any]):
             raise
 
 
-def _postgres_connect_args(config: AppConfig, url: Any, timeouts: DatabaseTimeouts) -> dict[str, Any]:
+def _postgres_connect_args(
+    config: AppConfig, url: Any, timeouts: DatabaseTimeouts
+) -> dict[str, Any]:
     """Bounded connects, server-side limits, TCP keepalives and the client-side deadline."""
     options = timeouts.server_options()
     if url.query.get("options"):  # the URL's own options come last and win

@@ -15,17 +15,22 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import pydantic
 from aiocache import RedisCache, SimpleMemoryCache
 from aiocache.base import BaseCache
 from aiocache.serializers import BaseSerializer
-from redis.exceptions import RedisError
+from redis.asyncio import Redis
 
 from app.core.configs import AppConfig, app_config
-from app.core.services.log import logger
+from app.core.services.redis import (
+    REDIS_CALL_ERRORS,
+    OptionalRedis,
+    carry_on_without_redis,
+    client_options,
+    optional_redis,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,26 +88,34 @@ class TaggedJsonSerializer(BaseSerializer):  # type: ignore[misc]
         return json.loads(value, object_hook=_decode)
 
 
-def build_cache(config: AppConfig) -> BaseCache:
-    """Redis when ``REDIS_URL`` is set, else process memory; same serializer either way."""
+class ClientRedisCache(RedisCache):  # type: ignore[misc]
+    """aiocache's Redis backend on a given client, closed with the cache only if ``owned``."""
+
+    def __init__(self, client: Redis, *, owned: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client = client
+        self._owned = owned
+
+    async def _close(self, *args: Any, **kwargs: Any) -> None:
+        if self._owned:
+            await self.client.aclose()
+
+
+def build_cache(config: AppConfig, client: Redis | None = None) -> BaseCache:
+    """Process memory without ``REDIS_URL``; with it, Redis through ``client`` (the shared one,
+    once the lifespan connected it) or a client of its own. Same serializer either way; calls
+    are bounded by ``optional_redis``, not by aiocache."""
     options: dict[str, Any] = {
         "serializer": TaggedJsonSerializer(),
         "namespace": config.CACHE_NAMESPACE,
-        "timeout": config.REDIS_TIMEOUT,
+        "timeout": 0,
     }
     if not config.REDIS_URL:
         return SimpleMemoryCache(**options)
-    url = urlsplit(config.REDIS_URL)
-    return RedisCache(
-        endpoint=url.hostname or "127.0.0.1",
-        port=url.port or 6379,
-        db=int(url.path.lstrip("/") or 0),
-        password=unquote(url.password) if url.password else None,
-        ssl=url.scheme == "rediss",
-        create_connection_timeout=config.REDIS_TIMEOUT,
-        connection_pool_kwargs={"socket_timeout": config.REDIS_TIMEOUT},
-        **options,
-    )
+    if client is not None:
+        return ClientRedisCache(client, owned=False, **options)
+    own = Redis.from_url(config.REDIS_URL, **client_options(config))
+    return ClientRedisCache(own, owned=True, **options)
 
 
 class CacheServiceInterface(ABC):
@@ -118,15 +131,23 @@ class CacheServiceInterface(ABC):
     async def delete(self, key: str) -> None:
         """Forget ``key``."""
 
-
-_BACKEND_ERRORS = (RedisError, OSError, TimeoutError)
+    async def replace(self, key: str, value: Any) -> None:
+        """Store ``value`` with no expiry, for a key whose old value must not outlive a change
+        (a version stamp). Like ``set`` unless the backend can lose writes."""
+        await self.set(key, value)
 
 
 class AiocacheService(CacheServiceInterface):
-    """``CacheServiceInterface`` on an aiocache backend, tolerant of backend outages."""
+    """``CacheServiceInterface`` on an aiocache backend, tolerant of backend outages.
 
-    def __init__(self, cache: BaseCache) -> None:
+    On Redis, reads and writes run through ``optional_redis``: a failing or slow Redis makes
+    them misses and dropped writes, within the request's Redis budget. Deletes and replacements
+    are kept while Redis fails and sent once it answers.
+    """
+
+    def __init__(self, cache: BaseCache, redis: OptionalRedis = optional_redis) -> None:
         self._cache = cache
+        self._redis = redis
 
     def use(self, cache: BaseCache) -> None:
         self._cache = cache
@@ -134,11 +155,16 @@ class AiocacheService(CacheServiceInterface):
     async def close(self) -> None:
         await self._cache.close()
 
+    async def _run(self, operation: Callable[[], Awaitable[R]]) -> R:
+        if isinstance(self._cache, RedisCache):
+            return await self._redis.call(operation)
+        return await operation()
+
     async def get(self, key: str, default: Any = None, *, as_type: Any = None) -> Any:
         try:
-            stored = await self._cache.get(key)
-        except _BACKEND_ERRORS as error:
-            await logger.a_warning("cache read failed", key=key, error=type(error).__name__)
+            stored = await self._run(lambda: self._cache.get(key))
+        except REDIS_CALL_ERRORS as error:
+            await carry_on_without_redis(error, "cache read failed", key=key)
             return default
         if not isinstance(stored, list) or len(stored) != 1:
             return default
@@ -147,15 +173,21 @@ class AiocacheService(CacheServiceInterface):
 
     async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         try:
-            await self._cache.set(key, [value], ttl=ttl)
-        except _BACKEND_ERRORS as error:
-            await logger.a_warning("cache write failed", key=key, error=type(error).__name__)
+            await self._run(lambda: self._cache.set(key, [value], ttl=ttl))
+        except REDIS_CALL_ERRORS as error:
+            await carry_on_without_redis(error, "cache write failed", key=key)
 
     async def delete(self, key: str) -> None:
-        try:
-            await self._cache.delete(key)
-        except _BACKEND_ERRORS as error:
-            await logger.a_warning("cache delete failed", key=key, error=type(error).__name__)
+        await self._must_land(key, lambda: self._cache.delete(key))
+
+    async def replace(self, key: str, value: Any) -> None:
+        await self._must_land(key, lambda: self._cache.set(key, [value]))
+
+    async def _must_land(self, key: str, operation: Callable[[], Awaitable[Any]]) -> None:
+        if isinstance(self._cache, RedisCache):
+            await self._redis.invalidate(f"cache:{key}", operation)
+            return
+        await operation()
 
 
 cache_service = AiocacheService(build_cache(app_config))

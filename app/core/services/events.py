@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core.services.log import logger
+from app.core.services.redis import end_request_budget
 
 # A fixed id lets dispatch() find our handler from any request, whatever middleware instance.
 EVENTS_MIDDLEWARE_ID = 0x5EED
@@ -61,7 +62,11 @@ class ListenerRegistry:
         return list(self._listeners.get(name, ()))
 
     async def deliver(self, name: str, data: Any) -> None:
-        """Run each listener in turn; one that fails is logged and the others still run."""
+        """Run each listener in turn; one that fails is logged and the others still run.
+
+        Listeners run after the response: the request's Redis budget no longer applies.
+        """
+        end_request_budget()
         for func in self.listeners_for(name):
             try:
                 await func(ListenedEvent(name=name, data=data))

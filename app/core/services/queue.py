@@ -19,9 +19,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
 from taskiq.exceptions import SendTaskError
 from taskiq_redis import RedisStreamBroker
@@ -31,6 +29,7 @@ from app.core.db.session import DatabaseRole
 from app.core.resources import close_resources, open_resources
 from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
+from app.core.services.redis import REDIS_CALL_ERRORS, client_options, redis_unavailable
 
 
 class BaseTask(ABC):
@@ -73,8 +72,9 @@ class BaseTask(ABC):
                 await asyncio.sleep(delay)
 
 
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 OUTAGE_MAX_WAIT_SECONDS = 5.0
+# How long a worker's read waits for new tasks before it looks for abandoned ones.
+READ_BLOCK_MS = 1000
 
 
 class ReclaimingRedisStreamBroker(RedisStreamBroker):
@@ -82,8 +82,9 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
 
     taskiq-redis only looks for unacknowledged messages after reading new ones, so a task whose
     worker died would wait for fresh traffic: this reclaims after every read, empty or not. When
-    Redis is unreachable, start-up, reads and acknowledgements wait and retry instead of ending
-    the worker, and a consumer group lost with Redis's data is declared again.
+    Redis is unreachable or silent (every call has a socket timeout), start-up, reads and
+    acknowledgements wait and retry on a new connection instead of ending or blocking the
+    worker, and a consumer group lost with Redis's data is declared again.
     """
 
     async def startup(self) -> None:
@@ -93,7 +94,9 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
         else:
             try:
                 await self._declare_consumer_group()
-            except REDIS_DOWN as error:
+            except REDIS_CALL_ERRORS as error:
+                if not redis_unavailable(error):
+                    raise
                 await logger.a_warning("Redis unavailable at start-up", error=type(error).__name__)
         await AsyncBroker.startup(self)
 
@@ -108,9 +111,14 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
                     await logger.a_warning("task queue was lost; declaring its group again")
                     await self._until_redis_answers(self._declare_consumer_group)
                     continue
-                except REDIS_DOWN as error:
-                    await logger.a_warning("Redis unavailable; waiting", error=type(error).__name__)
+                except REDIS_CALL_ERRORS as error:
+                    if not redis_unavailable(error):
+                        raise
+                    await logger.a_warning(
+                        "Redis unavailable; reconnecting", error=type(error).__name__
+                    )
                     await self._until_redis_answers(redis.ping)
+                    await logger.a_info("Redis answering again; reading tasks")
                     continue
                 for stream, messages in fetched or []:
                     for message_id, message in messages:
@@ -152,7 +160,9 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
             try:
                 await call()
                 return
-            except REDIS_DOWN:
+            except REDIS_CALL_ERRORS as error:
+                if not redis_unavailable(error):
+                    raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, OUTAGE_MAX_WAIT_SECONDS)
 
@@ -167,7 +177,9 @@ class ReclaimingRedisStreamBroker(RedisStreamBroker):
         async def safe_ack() -> None:
             try:
                 await ack()
-            except REDIS_DOWN as error:
+            except REDIS_CALL_ERRORS as error:
+                if not redis_unavailable(error):
+                    raise
                 await logger.a_warning(
                     "task done but not acknowledged; it may run again",
                     message_id=str(message_id),
@@ -188,9 +200,8 @@ def create_broker(config: AppConfig) -> AsyncBroker:
         idle_timeout=config.QUEUE_RECLAIM_AFTER_SECONDS * 1000,
         # A group declared after tasks were pushed (first start, Redis restarted) reads them.
         consumer_id="0",
-        xread_block=1000,
-        socket_timeout=None,
-        socket_connect_timeout=config.REDIS_TIMEOUT,
+        xread_block=READ_BLOCK_MS,
+        **client_options(config, read_timeout=config.REDIS_TIMEOUT + READ_BLOCK_MS / 1000),
     )
 
 
@@ -217,13 +228,17 @@ class QueueServiceInterface(ABC):
 
 
 class TaskiqQueueService(QueueServiceInterface):
-    """Sends tasks to the broker; while Redis is unreachable, keeps them in order in a bounded
-    spool. A task that fails to send for another reason raises at once."""
+    """Sends tasks to the broker; while Redis is unreachable or silent (a send waits at most
+    ``REDIS_TIMEOUT``), keeps them in order in a bounded spool. A task that fails to send for
+    another reason raises at once."""
 
     RETRY_MAX_SECONDS = 5.0
 
-    def __init__(self, task_broker: AsyncBroker, spool_size: int = 10_000) -> None:
+    def __init__(
+        self, task_broker: AsyncBroker, spool_size: int = 10_000, send_timeout: float = 2.0
+    ) -> None:
         self._broker = task_broker
+        self._send_timeout = send_timeout
         self._spool: deque[tuple[str, Mapping[str, Any]]] = deque()
         self._spool_size = spool_size
         self._flusher: asyncio.Task[None] | None = None
@@ -253,9 +268,12 @@ class TaskiqQueueService(QueueServiceInterface):
         if registered is None:
             raise LookupError(f"{task_name} is not registered: decorate it with @queued")
         try:
-            await registered.kiq(**data)
+            async with asyncio.timeout(self._send_timeout):
+                await registered.kiq(**data)
+        except TimeoutError:
+            return False  # Redis silent: kept, sent again later (at least once)
         except SendTaskError as error:
-            if isinstance(error.__cause__, REDIS_DOWN):
+            if error.__cause__ is not None and redis_unavailable(error.__cause__):
                 return False  # worth keeping: Redis will answer again
             raise  # the task itself cannot be sent (its data does not serialize, say)
         return True
@@ -291,7 +309,7 @@ class TaskiqQueueService(QueueServiceInterface):
         self._flusher = None
 
 
-queue_service = TaskiqQueueService(broker)
+queue_service = TaskiqQueueService(broker, send_timeout=app_config.REDIS_TIMEOUT)
 worker_heartbeat = Heartbeat(heartbeat_dir(app_config))
 
 

@@ -25,12 +25,15 @@ from pyrate_limiter import (
     StateStore,
 )
 from pyrate_limiter.clocks import WallClock
-from redis.exceptions import RedisError
 
 from app.core.configs import app_config
 from app.core.exceptions import TooManyAttempts
-from app.core.services.log import logger
-from app.core.services.redis import redis_connection
+from app.core.services.redis import (
+    REDIS_CALL_ERRORS,
+    carry_on_without_redis,
+    optional_redis,
+    redis_connection,
+)
 
 MAX_MEMORY_BUCKETS = 10_000
 
@@ -120,13 +123,19 @@ class AttemptLimiter:
             window_ms = self.window_seconds * 1000
             self._factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
             self._limiter = Limiter(self._factory)
+        limiter, factory = self._limiter, self._factory
+
+        async def spend() -> int | None:
+            if await limiter.try_acquire_async(name, blocking=False):
+                return None
+            return await seconds_until_allowed(factory, name)
+
         try:
-            if await self._limiter.try_acquire_async(name, blocking=False):
-                return
-            retry_after = await seconds_until_allowed(self._factory, name)
-        except (RedisError, OSError, TimeoutError) as error:
-            await logger.a_warning(
-                "attempt limiter unavailable; attempt let through", error=type(error).__name__
+            retry_after = await (
+                optional_redis.call(spend) if redis_connection.enabled else spend()
             )
+        except REDIS_CALL_ERRORS as error:
+            await carry_on_without_redis(error, "attempt limiter unavailable; attempt let through")
             return
-        raise TooManyAttempts(retry_after=retry_after)
+        if retry_after is not None:
+            raise TooManyAttempts(retry_after=retry_after)

@@ -9,6 +9,7 @@ from structlog.testing import capture_logs
 
 from app.core.configs import app_config
 from app.core.services.cache import AiocacheService, build_cache
+from app.core.services.redis import OptionalRedis, RedisConnection
 from tests.core.routes import cached_calls
 
 
@@ -70,7 +71,10 @@ async def test_redis_outage_degrades_to_misses_and_dropped_writes() -> None:
     closed = app_config.model_copy(
         update={"REDIS_URL": "redis://127.0.0.1:9/0", "REDIS_TIMEOUT": 0.5}
     )
-    cache = AiocacheService(build_cache(closed))
+    connection = RedisConnection(closed)
+    connection.connect()
+    redis = OptionalRedis(closed, connection)
+    cache = AiocacheService(build_cache(closed, connection.client), redis)
 
     with capture_logs() as logs:
         await cache.set("k", 1, ttl=10)
@@ -78,12 +82,16 @@ async def test_redis_outage_degrades_to_misses_and_dropped_writes() -> None:
         await cache.delete("k")
 
     assert value == "fallback"
-    assert [log["event"] for log in logs] == [
-        "cache write failed",
-        "cache read failed",
-        "cache delete failed",
+    assert [(log["event"], log["log_level"]) for log in logs] == [
+        ("Redis unavailable; carrying on without it", "warning")
     ]
-    assert all(log["log_level"] == "warning" for log in logs)
+    assert redis.suspended
+    assert redis.pending == 1  # the delete, sent once Redis answers
+    with capture_logs() as logs:
+        await redis.close()
+    assert [log["event"] for log in logs] == ["Redis unreachable at shutdown; invalidations lost"]
+    await cache.close()
+    await connection.disconnect()
 
 
 async def test_cached_path_operation_returns_the_stored_response(client: httpx.AsyncClient) -> None:
