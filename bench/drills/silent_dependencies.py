@@ -131,10 +131,17 @@ def report(checks: Checks, outcome: Outcome, *, mails_delivered: int, alive: boo
     checks.check(
         not any(s.status in (0, 500) for s in samples), "no 500, no request left unanswered"
     )
-    for number, ((_, ended), statuses_) in enumerate(
-        zip(outcome.silences, outcome.bursts, strict=True), start=1
+    next_starts = [start for start, _ in outcome.silences[1:]] + [outcome.redis_silence[0]]
+    for number, ((_, ended), statuses_, next_start) in enumerate(
+        zip(outcome.silences, outcome.bursts, next_starts, strict=True), start=1
     ):
-        late = [s for s in samples if ended + RECOVERY_TARGET < s.started and s.status != 200]
+        late = [
+            s
+            for s in samples
+            if ended + RECOVERY_TARGET < s.started
+            and s.started + s.seconds < next_start
+            and s.status != 200
+        ]
         healthy = all(code == 200 for code in statuses_)
         print(
             f"  PostgreSQL silence {number}: burst {sorted(set(statuses_))},"

@@ -13,6 +13,7 @@ outage loses what its spool still holds (it logs how many).
 import asyncio
 import contextvars
 import random
+import uuid
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -20,7 +21,15 @@ from typing import Any, ClassVar, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
-from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
+from taskiq import (
+    AckableMessage,
+    AsyncBroker,
+    Context,
+    InMemoryBroker,
+    TaskiqDepends,
+    TaskiqEvents,
+    TaskiqState,
+)
 from taskiq.exceptions import SendTaskError
 from taskiq_redis import RedisStreamBroker
 
@@ -29,7 +38,12 @@ from app.core.db.session import DatabaseRole
 from app.core.resources import close_resources, open_resources
 from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
-from app.core.services.redis import REDIS_CALL_ERRORS, client_options, redis_unavailable
+from app.core.services.redis import (
+    REDIS_CALL_ERRORS,
+    client_options,
+    redis_connection,
+    redis_unavailable,
+)
 
 
 class BaseTask(ABC):
@@ -210,10 +224,41 @@ broker = create_broker(app_config)
 TaskT = TypeVar("TaskT", bound=type[BaseTask])
 
 
+async def first_delivery(task_id: str) -> bool:
+    """Whether this delivery of ``task_id`` is the first to start within the reclaim window.
+
+    A send that timed out is sent again, and the first copy may still reach Redis: the second
+    copy to start is skipped. A copy reclaimed after its worker died starts after the window,
+    so it runs. Without Redis, or when it fails, every delivery runs (at least once).
+    """
+    if not redis_connection.connected:
+        return True
+    try:
+        claimed = await redis_connection.client.set(
+            f"{app_config.QUEUE_NAME}:started:{task_id}",
+            1,
+            nx=True,
+            # Gone before the window ends: a copy reclaimed from a dead worker runs.
+            ex=max(1, app_config.QUEUE_RECLAIM_AFTER_SECONDS - 1),
+        )
+    except REDIS_CALL_ERRORS as error:
+        if not redis_unavailable(error):
+            raise
+        return True
+    return bool(claimed)
+
+
 def queued(task_cls: TaskT) -> TaskT:
     """Register a ``BaseTask`` subclass with the broker under its ``__task_name__``."""
 
-    async def execute(**data: Any) -> None:
+    async def execute(context: Context = TaskiqDepends(), **data: Any) -> None:
+        if not await first_delivery(context.message.task_id):
+            await logger.a_info(
+                "task already started elsewhere; duplicate skipped",
+                task=task_cls.__task_name__,
+                task_id=context.message.task_id,
+            )
+            return
         await task_cls().execute(data)
 
     execute.__name__ = execute.__qualname__ = task_cls.__name__
@@ -239,7 +284,7 @@ class TaskiqQueueService(QueueServiceInterface):
     ) -> None:
         self._broker = task_broker
         self._send_timeout = send_timeout
-        self._spool: deque[tuple[str, Mapping[str, Any]]] = deque()
+        self._spool: deque[tuple[str, Mapping[str, Any], str]] = deque()
         self._spool_size = spool_size
         self._flusher: asyncio.Task[None] | None = None
 
@@ -250,12 +295,13 @@ class TaskiqQueueService(QueueServiceInterface):
     async def push(self, task: type[BaseTask], data: Mapping[str, Any] | None = None) -> None:
         if self._broker.find_task(task.__task_name__) is None:
             raise LookupError(f"{task.__name__} is not registered: decorate it with @queued")
-        if not self._spool and await self._send(task.__task_name__, data or {}):
+        task_id = uuid.uuid4().hex  # kept when the send is retried: one task, however sent
+        if not self._spool and await self._send(task.__task_name__, data or {}, task_id):
             return
         if len(self._spool) >= self._spool_size:
-            dropped, _ = self._spool.popleft()
+            dropped, _, _ = self._spool.popleft()
             await logger.a_error("task spool full; dropped the oldest task", task=dropped)
-        self._spool.append((task.__task_name__, data or {}))
+        self._spool.append((task.__task_name__, data or {}, task_id))
         if self._flusher is None or self._flusher.done():
             await logger.a_warning(
                 "task queue unreachable; keeping tasks until it answers", task=task.__task_name__
@@ -263,15 +309,15 @@ class TaskiqQueueService(QueueServiceInterface):
             # Its own context: the flush outlives the request that started it.
             self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
 
-    async def _send(self, task_name: str, data: Mapping[str, Any]) -> bool:
+    async def _send(self, task_name: str, data: Mapping[str, Any], task_id: str) -> bool:
         registered = self._broker.find_task(task_name)
         if registered is None:
             raise LookupError(f"{task_name} is not registered: decorate it with @queued")
         try:
             async with asyncio.timeout(self._send_timeout):
-                await registered.kiq(**data)
+                await registered.kicker().with_task_id(task_id).kiq(**data)
         except TimeoutError:
-            return False  # Redis silent: kept, sent again later (at least once)
+            return False  # Redis silent: kept and sent again; a copy that lands is skipped
         except SendTaskError as error:
             if error.__cause__ is not None and redis_unavailable(error.__cause__):
                 return False  # worth keeping: Redis will answer again
@@ -281,9 +327,9 @@ class TaskiqQueueService(QueueServiceInterface):
     async def _flush(self) -> None:
         delay = 0.1
         while self._spool:
-            task_name, data = self._spool[0]
+            task_name, data, task_id = self._spool[0]
             try:
-                sent = await self._send(task_name, data)
+                sent = await self._send(task_name, data, task_id)
             except Exception:
                 await logger.a_exception("spooled task cannot be sent; dropped", task=task_name)
                 sent = True

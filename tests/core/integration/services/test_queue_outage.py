@@ -125,7 +125,7 @@ async def test_a_full_spool_drops_the_oldest_task(relay: FaultProxy) -> None:
         for n in range(3):
             await service.push(Note, {"n": n})
 
-    assert [data for _, data in service._spool] == [{"n": 1}, {"n": 2}]
+    assert [data for _, data, _ in service._spool] == [{"n": 1}, {"n": 2}]
     assert any(log["event"].startswith("task spool full") for log in logs)
     await service.close(wait_seconds=0)
     await broker.shutdown()

@@ -87,6 +87,32 @@ async def test_worker_runs_a_pushed_task(
     assert await worker_health(queue_name) == 1
 
 
+async def test_a_task_sent_twice_runs_once(
+    queue_name: str, pusher: AsyncBroker, smtp_server: SMTPServer, mailbox: Mailbox
+) -> None:
+    """A send that timed out is sent again under the same task id; if the first copy reached
+    Redis after all, the worker skips the second."""
+    task_id = uuid.uuid4().hex
+    for copy in (1, 2):
+        await (
+            AsyncKicker(task_name="core.mail.send", broker=pusher, labels={})
+            .with_task_id(task_id)
+            .kiq(
+                subject=f"Copy {copy}",
+                recipient="worker@example.com",
+                html="<p>twice</p>",
+                text="twice",
+                message_id=f"<{uuid.uuid4().hex}@example.com>",
+            )
+        )
+    with worker_process(queue_name, smtp_server.port):
+        [message] = await mailbox.wait_for(1, timeout=30)
+        await asyncio.sleep(2)  # time for a second mail, were it sent
+
+    assert len(mailbox.messages) == 1
+    assert message["Subject"] == "Copy 1"
+
+
 async def worker_health(queue_name: str) -> int:
     """Exit status of ``python -m app healthcheck worker`` for the workers of ``queue_name``."""
     process = await asyncio.create_subprocess_exec(
