@@ -13,8 +13,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from app.core.api.health import ReadinessChecks
 from app.core.configs import AppConfig, app_config
-from app.core.db import DatabaseRole, create_engine, database
+from app.core.db import Database, DatabaseRole, create_engine, database
 from app.core.db.counts import AppSession
 from app.core.db.session import DatabaseTimeouts
 from scripts.fault_proxy import FaultProxy, Mode
@@ -183,3 +184,20 @@ async def test_a_request_to_a_silent_database_answers_503_and_the_next_one_works
             assert checked_out(engine) == 0
     finally:
         database.sessionmaker = original
+
+
+async def test_readiness_reports_a_silent_database_within_its_timeout(proxy: FaultProxy) -> None:
+    silent = Database(silent_config(DATABASE_URL=proxy.url(app_config.DATABASE_URL)))
+    silent.connect()
+    checks = ReadinessChecks(timeout=0.5)
+    checks.register("database", silent.ping)
+    try:
+        assert await checks.run() == {"database": "ok"}
+        proxy.set_mode(Mode.BLACKHOLE)
+        await asyncio.sleep(1.1)  # past the shared round
+        started = time.monotonic()
+        assert await checks.run() == {"database": "unavailable"}
+        assert time.monotonic() - started < 0.5 + 0.3
+    finally:
+        proxy.set_mode(Mode.PASS)
+        await silent.disconnect()

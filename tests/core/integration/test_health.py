@@ -1,7 +1,10 @@
+import asyncio
+import time
+
 import httpx
 import pytest
 
-from app.core.api.health import readiness_checks
+from app.core.api.health import ReadinessChecks, readiness_checks
 from app.core.configs import app_config
 from app.core.db import Database
 
@@ -75,3 +78,26 @@ async def test_ready_is_rate_limited(
         READY_RATE_LIMIT.reset()
 
     assert codes == [200, 200, 429]
+
+
+async def test_a_check_slow_to_give_up_counts_as_down_within_the_timeout() -> None:
+    checks = ReadinessChecks(timeout=0.3)
+    finished = asyncio.Event()
+
+    async def stuck() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:  # slow to cancel, as a polite query cancel can be
+            await asyncio.sleep(2)
+            finished.set()
+            raise
+
+    checks.register("stuck", stuck)
+    started = time.monotonic()
+    assert await checks.run() == {"stuck": "unavailable"}
+    assert time.monotonic() - started < 1.0
+    await asyncio.wait_for(finished.wait(), timeout=5)  # cancelled all the same
+
+
+def test_the_readiness_timeout_is_configured() -> None:
+    assert readiness_checks.timeout == app_config.HEALTH_CHECK_TIMEOUT

@@ -5,6 +5,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -147,10 +148,12 @@ async def test_worker_waits_for_redis_at_start_up(relay: FaultProxy, redis: Redi
     await redis.delete(queue_name)
 
 
-async def test_worker_rides_out_an_outage_and_redis_restarting_empty(
-    relay: FaultProxy, redis: Redis
-) -> None:
-    queue_name = f"test-outage-{uuid.uuid4().hex[:8]}"
+@asynccontextmanager
+async def listening_worker(
+    relay: FaultProxy, redis: Redis, queue_name: str
+) -> AsyncIterator[asyncio.Queue[AckableMessage]]:
+    """A worker-side broker reading ``queue_name`` through ``relay``: the messages it yields.
+    It must still be listening when the block ends."""
     broker = stream_broker(relay, queue_name)
     broker.is_worker_process = True
     await broker.startup()
@@ -163,10 +166,23 @@ async def test_worker_rides_out_an_outage_and_redis_restarting_empty(
     consumer = asyncio.create_task(consume())
     try:
         await asyncio.sleep(0.2)
+        yield received
+        assert not consumer.done()
+    finally:
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+        await broker.shutdown()
+        await redis.delete(queue_name)
+
+
+async def test_worker_rides_out_an_outage_and_redis_restarting_empty(
+    relay: FaultProxy, redis: Redis
+) -> None:
+    queue_name = f"test-outage-{uuid.uuid4().hex[:8]}"
+    async with listening_worker(relay, redis, queue_name) as received:
         await relay.down()
         await redis.delete(queue_name)  # Redis came back without its data: no stream, no group
         await asyncio.sleep(0.5)
-        assert not consumer.done()
 
         await relay.resume()
         await redis.xadd(queue_name, {b"data": b"pushed while the group was gone"})
@@ -177,11 +193,7 @@ async def test_worker_rides_out_an_outage_and_redis_restarting_empty(
         with capture_logs() as logs:
             await message.ack()  # Redis down: logged, not raised
         assert any(log["event"].startswith("task done but not acknowledged") for log in logs)
-    finally:
-        consumer.cancel()
-        await asyncio.gather(consumer, return_exceptions=True)
-        await broker.shutdown()
-        await redis.delete(queue_name)
+        await relay.resume()
 
 
 async def test_a_task_that_cannot_be_serialized_raises_instead_of_waiting(
@@ -232,19 +244,8 @@ async def test_a_worker_reconnects_by_itself_after_redis_went_silent_or_reset(
     relay: FaultProxy, redis: Redis, fault: str
 ) -> None:
     queue_name = f"test-outage-{uuid.uuid4().hex[:8]}"
-    broker = stream_broker(relay, queue_name)
-    broker.is_worker_process = True
-    await broker.startup()
-    received: asyncio.Queue[AckableMessage] = asyncio.Queue()
-
-    async def consume() -> None:
-        async for message in broker.listen():
-            await received.put(message)
-
-    consumer = asyncio.create_task(consume())
-    try:
+    async with listening_worker(relay, redis, queue_name) as received:
         with capture_logs() as logs:
-            await asyncio.sleep(0.2)
             if fault == "reset":
                 relay.reset()
             else:
@@ -259,14 +260,5 @@ async def test_a_worker_reconnects_by_itself_after_redis_went_silent_or_reset(
         if fault == "blackhole":
             assert "Redis unavailable; reconnecting" in events
             assert "Redis answering again; reading tasks" in events
-        assert await redis.xpending(queue_name, f"{queue_name}-workers") == {
-            "pending": 0,
-            "min": None,
-            "max": None,
-            "consumers": [],
-        }
-    finally:
-        consumer.cancel()
-        await asyncio.gather(consumer, return_exceptions=True)
-        await broker.shutdown()
-        await redis.delete(queue_name)
+        pending = await redis.xpending(queue_name, f"{queue_name}-workers")
+        assert pending["pending"] == 0
