@@ -10,7 +10,7 @@ programs) show once ``LIST_COUNT_CACHE_SECONDS`` pass.
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -70,15 +70,23 @@ class CountCache:
         self.generation = ""
 
     async def total(
-        self, db: AsyncSession, table: str, filters: str, count: Callable[[], Awaitable[int]]
+        self,
+        db: AsyncSession,
+        table: str | Sequence[str],
+        filters: str,
+        count: Callable[[], Awaitable[int]],
     ) -> int:
-        """``count()``'s result for ``table`` and ``filters``, from the cache when it is current.
+        """``count()``'s result for ``filters`` over ``table`` (or several tables, when the
+        condition reads others too), from the cache while none of them changed.
 
-        A session that wrote to the table and has not committed counts its own rows, uncached.
+        A session that wrote to one of them and has not committed counts its own rows, uncached.
         """
-        if not self.ttl_seconds or table in _unpublished_writes(db.sync_session):
+        tables = [table] if isinstance(table, str) else sorted(set(table))
+        if not self.ttl_seconds or _unpublished_writes(db.sync_session).intersection(tables):
             return await count()
-        version = await self._cache.get(self._version_key(table), default="0")
+        versions = [await self._cache.get(self._version_key(name), default="0") for name in tables]
+        table = "+".join(tables)
+        version = ".".join(str(item) for item in versions)
         key = f"count:{self.generation}:{table}:{version}:{filters}"
         cached = await self._cache.get(key)
         if isinstance(cached, int):

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.util import find_tables
 
 from app.core.db.counts import count_cache
 from app.core.db.model import BaseModel, SoftDeleteMixin
@@ -154,28 +155,50 @@ class BaseRepository(Generic[ModelT]):
         db: AsyncSession,
         filters: Sequence[FilterParam] | None = None,
         *,
+        where: ColumnElement[bool] | None = None,
         with_deleted: bool = False,
     ) -> int:
-        """Rows matching ``filters``; cached until the next commit that writes the table."""
+        """Rows matching ``filters`` and ``where``; cached per distinct condition until the
+        next commit that writes the table, or a table ``where`` reads."""
         stmt = select(func.count()).select_from(self.model)
         if self.soft_deletes and not with_deleted:
             stmt = stmt.where(self._attribute("deleted_at").is_(None))
         stmt = stmt.where(*self._conditions(filters or ()))
+        tables = [self.model.__tablename__]
+        condition_key = None
+        if where is not None:
+            stmt = stmt.where(where)
+            tables += [table.name for table in find_tables(where, include_crud=True)]
+            compiled = where.compile()
+            condition_key = (str(compiled), sorted(compiled.params.items(), key=repr))
 
         async def run() -> int:
             return (await db.execute(stmt)).scalar_one()
 
         criteria = [(item.field, item.value) for item in filters or ()]
-        key = repr((sorted(criteria, key=repr), self.soft_deletes and not with_deleted))
-        return await count_cache.total(db, self.model.__tablename__, key, run)
+        soft = self.soft_deletes and not with_deleted
+        key = repr((sorted(criteria, key=repr), soft, condition_key))
+        return await count_cache.total(db, tables, key, run)
 
     async def get_list(
-        self, db: AsyncSession, params: ListParams, *, with_deleted: bool = False
+        self,
+        db: AsyncSession,
+        params: ListParams,
+        *,
+        where: ColumnElement[bool] | None = None,
+        with_deleted: bool = False,
     ) -> PaginatedResult[ModelT]:
-        """One page of rows, sorted and filtered as ``params`` says, with the total count."""
+        """One page of rows, sorted and filtered as ``params`` says, with the total count.
+
+        ``where`` narrows rows beyond the client's filters (rows a caller may see, e.g.
+        ``or_(Project.owner_id == user.id, Project.is_public)``); it applies to the page and the
+        total alike.
+        """
         conditions = self._conditions(params.filters or ())
+        if where is not None:
+            conditions.append(where)
         order_by = self._order_by(params.sort or ())
-        total = await self.count(db, params.filters, with_deleted=with_deleted)
+        total = await self.count(db, params.filters, where=where, with_deleted=with_deleted)
         items: list[ModelT] = []
         if total > params.offset:
             stmt = (

@@ -1,10 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import BaseRepository, FilterParam, ListParams, SortParam
+from app.core.db.counts import AppSession
 from app.core.exceptions import InvalidListParams
 from tests.core.models import SoftWidget, Widget, WidgetKind
 
@@ -286,3 +287,37 @@ async def test_get_honours_an_overridden_select(db: AsyncSession) -> None:
     assert await LargeWidgetRepository(min_size=3).get(db, created.id) is created
     assert await LargeWidgetRepository(min_size=9).get(db, created.id) is None
     assert await widgets.get(db, created.id) is created
+
+
+async def test_where_narrows_the_page_and_the_total_alike_each_cached_on_its_own(
+    db: AppSession,
+) -> None:
+    await make_widgets(db)
+    await db.commit()
+    params = ListParams(page=1, per_page=2, sort=[SortParam(field="name")])
+
+    big = await widgets.get_list(db, params, where=Widget.size >= 3)
+    small = await widgets.get_list(db, params, where=Widget.size < 3)
+    big_again = await widgets.get_list(db, params, where=Widget.size >= 3)
+
+    assert ([w.name for w in big.items], big.total) == (["alpha", "charlie"], 3)
+    assert ([w.name for w in small.items], small.total) == (["bravo", "delta"], 2)
+    assert big_again.total == 3
+    assert (await widgets.get_list(db, params)).total == 5
+
+
+async def test_a_total_whose_condition_reads_another_table_renews_when_that_table_changes(
+    db: AppSession,
+) -> None:
+    await make_widgets(db)
+    await soft_widgets.create(db, {"name": "alpha"})
+    await db.commit()
+    named_like_a_soft_widget = Widget.name.in_(select(SoftWidget.name).scalar_subquery())
+    params = ListParams(page=1, per_page=10)
+
+    assert (await widgets.count(db, where=named_like_a_soft_widget)) == 1
+    await soft_widgets.create(db, {"name": "bravo"})
+    await db.commit()
+
+    assert (await widgets.count(db, where=named_like_a_soft_widget)) == 2
+    assert (await widgets.get_list(db, params, where=named_like_a_soft_widget)).total == 2
