@@ -140,12 +140,12 @@ def healthcheck(
 async def _create_admin(email: str, username: str, password: str) -> int:
     from app.auth.services.user import UserService
     from app.core.db import database
-    from app.core.services.events import FastAPIEventsService
+    from app.core.deps import unit_of_work
 
     database.connect()
     try:
-        async with database.session() as db:
-            user = await UserService(db, FastAPIEventsService(db)).create(
+        async with unit_of_work() as uow:
+            user = await UserService(uow.db, uow.events).create(
                 email=email, username=username, password=password, is_admin=True
             )
             return user.id

@@ -2,15 +2,18 @@
 
 from app.auth.deps import ActiveUser, AuthGateway, CurrentUser
 from app.auth.events import UserCreated, UserDeleted
+from app.auth.gateway import AuthGatewayInterface, auth_gateway
 from app.auth.routers import router_v1
 from app.auth.schemas.user import UserDTO
 
 __all__ = [
     "ActiveUser",
     "AuthGateway",
+    "AuthGatewayInterface",
     "CurrentUser",
     "UserCreated",
     "UserDTO",
     "UserDeleted",
+    "auth_gateway",
     "router_v1",
 ]

@@ -4,10 +4,7 @@ from typing import Any
 
 from app.auth.repositories import PasswordResetTokenRepository, RefreshTokenRepository
 from app.auth.services.auth import AuthService
-from app.core.db import database
-from app.core.deps import queued
-from app.core.services.events import FastAPIEventsService
-from app.core.services.mail import mail_service
+from app.core.deps import queued, unit_of_work
 from app.core.services.queue import BaseTask
 
 
@@ -23,10 +20,8 @@ class SendPasswordReset(BaseTask):
     __task_name__ = "auth.send_password_reset"
 
     async def run(self, **data: Any) -> None:
-        async with database.session() as db:
-            await AuthService(db, FastAPIEventsService(db), mail_service).restore_password(
-                str(data["email"])
-            )
+        async with unit_of_work() as uow:
+            await AuthService(uow.db, uow.events, uow.mail).restore_password(str(data["email"]))
 
 
 @queued
@@ -37,7 +32,7 @@ class PurgeUserTokens(BaseTask):
 
     async def run(self, **data: Any) -> None:
         user_id = int(data["user_id"])
-        async with database.session() as db:
-            await RefreshTokenRepository().delete_for_user(db, user_id)
-            await PasswordResetTokenRepository().delete_for_user(db, user_id)
-            await db.commit()
+        async with unit_of_work() as uow:
+            await RefreshTokenRepository().delete_for_user(uow.db, user_id)
+            await PasswordResetTokenRepository().delete_for_user(uow.db, user_id)
+            await uow.db.commit()

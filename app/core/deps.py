@@ -4,12 +4,15 @@ Dependencies are ``async def`` even when they do not await: FastAPI runs plain `
 dependencies in its thread pool, a hop per dependency per request.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db.session import get_db_session
+from app.core.db.session import database, get_db_session
 from app.core.services.cache import CacheServiceInterface, cache_service, cached
 from app.core.services.events import (
     EventsServiceInterface,
@@ -40,6 +43,32 @@ async def get_mail_service() -> MailServiceInterface:
     return mail_service
 
 
+@dataclass(frozen=True)
+class UnitOfWork:
+    """A session and the services bound to it, for work outside a request."""
+
+    db: AsyncSession
+    events: EventsServiceInterface
+    cache: CacheServiceInterface
+    queue: QueueServiceInterface
+    mail: MailServiceInterface
+
+
+@asynccontextmanager
+async def unit_of_work(*, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+    """What a request's dependencies give a route, for a queue task, a listener or a command.
+
+    ``await uow.db.commit()`` commits; whatever is not committed when the block ends is rolled
+    back. Events dispatched through ``uow.events`` are delivered after the commit, as in a
+    request. ``read_only`` sessions never wait for writers on SQLite.
+
+        async with unit_of_work() as uow:
+            await PostService(uow.db, uow.events).publish(post_id)
+    """
+    async with database.session(read_only=read_only) as db:
+        yield UnitOfWork(db, FastAPIEventsService(db), cache_service, queue_service, mail_service)
+
+
 EventsService = Annotated[EventsServiceInterface, Depends(get_events_service)]
 CacheService = Annotated[CacheServiceInterface, Depends(get_cache_service)]
 QueueService = Annotated[QueueServiceInterface, Depends(get_queue_service)]
@@ -51,8 +80,10 @@ __all__ = [
     "EventsService",
     "MailService",
     "QueueService",
+    "UnitOfWork",
     "cached",
     "listener",
     "logger",
     "queued",
+    "unit_of_work",
 ]

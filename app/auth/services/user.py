@@ -1,5 +1,7 @@
 """Users and profiles: reading, listing, status changes, profile edits and deletion."""
 
+from collections.abc import Iterable
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +60,9 @@ class UserService:
 
     async def find(self, user_id: int) -> User | None:
         return await self._users.get(self._db, user_id)
+
+    async def find_many(self, user_ids: Iterable[int]) -> list[User]:
+        return await self._users.get_many(self._db, user_ids)
 
     async def get_list(self, params: ListParams) -> PaginatedResult[User]:
         return await self._users.get_list(self._db, params)

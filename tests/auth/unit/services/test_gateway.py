@@ -1,5 +1,8 @@
+import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import auth_gateway
 from app.auth.gateway import AuthGateway
 from app.auth.schemas.user import UserDTO, UserListParams, UserSortParam
 from app.auth.services.user import UserService
@@ -35,3 +38,38 @@ async def test_get_user_list_pages_dtos(db: AsyncSession) -> None:
     assert [dto.username for dto in page.items] == ["amy", "kim"]
     assert all(isinstance(dto, UserDTO) for dto in page.items)
     assert (page.total, page.pages) == (3, 2)
+
+
+async def test_get_users_reads_many_in_one_query_in_the_order_asked(db: AsyncSession) -> None:
+    amy, kim = await UserFactory.create(username="amy"), await UserFactory.create(username="kim")
+    gone = await UserFactory.create(deleted_at=utcnow())
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        users = await gateway(db).get_users([kim.id, gone.id, 2**63, amy.id, kim.id, 987654])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert [dto.username for dto in users] == ["kim", "amy"]
+    assert len(statements) == 1
+    assert "count" not in statements[0].lower()
+    assert await gateway(db).get_users([]) == []
+    with pytest.raises(ValueError, match="at most"):
+        await gateway(db).get_users(range(1, 1002))
+
+
+async def test_a_listener_or_a_task_opens_the_gateway_on_its_own_session(
+    db: AsyncSession,
+) -> None:
+    user = await UserFactory.create(username="outside")
+
+    async with auth_gateway() as auth:
+        found = await auth.get_user(user.id)
+
+    assert found is not None
+    assert found.username == "outside"
