@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 EMBEDDED := TEST_DATABASE_URL=sqlite+aiosqlite:///./var/test.db TEST_REDIS_URL= TEST_SMTP_HOST=
 
 .DEFAULT_GOAL := help
@@ -27,8 +29,8 @@ else
 install: $(STAMP) ## Create .venv with the exact versions in poetry.lock
 endif
 
-run: install ## Migrate and serve the API on http://127.0.0.1:8000 (embedded backends by default)
-	$(BIN)/python -m app serve
+run: install ## Migrate and serve the API on http://127.0.0.1:8000 (HOST=, PORT= to change; embedded backends by default)
+	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
 worker: install ## Run queue workers (needs REDIS_URL)
 	$(BIN)/python -m app worker
@@ -60,9 +62,10 @@ lint: install ## ruff, formatting, mypy (strict) and import contracts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-format: install ## Fix what ruff can fix and format the code
-	$(BIN)/ruff check --fix .
+format: install ## Fix what ruff can fix, format the code, then list what is left to fix by hand
+	$(BIN)/ruff check --fix-only --exit-zero .
 	$(BIN)/ruff format .
+	$(BIN)/ruff check .
 
 check-migrations: install ## Fail when the models and the migrations disagree (alembic check)
 	$(BIN)/alembic upgrade head

@@ -18,6 +18,7 @@ import tests.core.models  # noqa: F401  (test-only tables)
 from app.core.configs import AppConfig, app_config
 from app.core.db import BaseModel, database
 from app.core.db.counts import AppSession, count_cache
+from app.core.services.cache import cache_service
 from app.core.services.mail import OutboxTransport, SMTPTransport, mail_service
 from app.core.services.queue import broker
 from app.core.services.redis import optional_redis, redis_connection
@@ -79,10 +80,12 @@ async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture(autouse=True)
-async def redis_answering_again() -> AsyncIterator[None]:
-    """A test that made Redis fail leaves no skipped calls or replays to the next one."""
+async def fresh_cache() -> AsyncIterator[None]:
+    """Each test starts with an empty cache (``@cached`` responses, marks, totals), and one that
+    made Redis fail leaves no skipped calls or replays to the next."""
     yield
     await optional_redis.close()
+    await cache_service.clear()
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ async def make_widget(name: str, db: DBSession, events: EventsService) -> dict[s
 
 @router.get("/cached/{item_id}")
 @cached(ttl=60)
-async def cached_item(item_id: int, db: DBSession) -> WidgetView:
+async def cached_item(item_id: int, db: DBSession, lang: str = "en") -> WidgetView:
     cached_calls["count"] += 1
     return WidgetView(
         id=item_id, made_at=datetime(2024, 5, 1, 12, 30, tzinfo=UTC), calls=cached_calls["count"]

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
 import pydantic
@@ -183,6 +183,10 @@ class AiocacheService(CacheServiceInterface):
     async def replace(self, key: str, value: Any) -> None:
         await self._must_land(key, lambda: self._cache.set(key, [value]))
 
+    async def clear(self) -> None:
+        """Forget every entry of this cache's namespace (tests, maintenance)."""
+        await self._cache.clear(namespace=self._cache.namespace)
+
     async def _must_land(self, key: str, operation: Callable[[], Awaitable[Any]]) -> None:
         if isinstance(self._cache, RedisCache):
             await self._redis.invalidate(f"cache:{key}", operation)
@@ -195,30 +199,74 @@ cache_service = AiocacheService(build_cache(app_config))
 _KEY_TYPES = (str, int, float, bool, type(None), Enum, date, time, UUID, Decimal)
 
 
+@functools.lru_cache(maxsize=512)
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+def _call_arguments(func: Callable[..., Any], args: Any, kwargs: Any) -> dict[str, Any]:
+    """The call's arguments by parameter name, defaults included: a call spelled
+    ``f(5)``, ``f(post_id=5)`` or ``f(5, lang="en")`` (the default) names the same entry."""
+    try:
+        bound = _signature(func).bind_partial(*args, **kwargs)
+    except TypeError:
+        return {**{str(index): value for index, value in enumerate(args)}, **kwargs}
+    bound.apply_defaults()
+    arguments: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            arguments[f"*{name}"] = list(value)
+        else:
+            arguments[name] = value
+    return arguments
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, _KEY_TYPES)]
+    return value
+
+
 def default_key_builder(func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-    """``module.function:sha256`` of the plain arguments; injected objects are left out."""
+    """``module.function:sha256`` of the plain arguments (defaults included); injected objects
+    are left out."""
     plain = {
-        name: value.model_dump(mode="json") if isinstance(value, pydantic.BaseModel) else value
-        for name, value in kwargs.items()
-        if isinstance(value, (*_KEY_TYPES, pydantic.BaseModel))
+        name: _plain(value)
+        for name, value in _call_arguments(func, args, kwargs).items()
+        if isinstance(value, (*_KEY_TYPES, pydantic.BaseModel, list))
     }
-    positional = [value for value in args if isinstance(value, _KEY_TYPES)]
-    digest = hashlib.sha256(
-        json.dumps([positional, plain], default=str, sort_keys=True).encode()
-    ).hexdigest()
+    digest = hashlib.sha256(json.dumps(plain, default=str, sort_keys=True).encode()).hexdigest()
     return f"{func.__module__}.{func.__qualname__}:{digest}"
+
+
+class CachedFunction(Protocol[P, R]):
+    """A function wrapped by ``@cached``: call it as before; ``invalidate`` forgets an entry."""
+
+    __wrapped__: Callable[P, Awaitable[R]]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]: ...
+
+    async def invalidate(self, *args: Any, **kwargs: Any) -> None:
+        """Forget the entry of the call with these plain arguments (injected ones left out)."""
 
 
 def cached(
     ttl: float | None = 60, key_builder: Callable[..., str] | None = None
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+) -> Callable[[Callable[P, Awaitable[R]]], CachedFunction[P, R]]:
     """Cache a coroutine's result, e.g. a path operation's response, for ``ttl`` seconds.
 
     The return annotation is used to store and rebuild the result, so Pydantic models and dates
-    come back as themselves. FastAPI still sees the original signature.
+    come back as themselves. FastAPI still sees the original signature. After a change, call
+    ``await the_function.invalidate(post_id=5)`` with the plain arguments of the call to forget
+    (arguments left out take their defaults, injected ones do not matter).
     """
 
-    def decorator(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def decorator(func: Callable[P, Awaitable[R]]) -> CachedFunction[P, R]:
         annotation = inspect.signature(func, eval_str=True).return_annotation
         typed = annotation not in (inspect.Signature.empty, None, Any)
         adapter: pydantic.TypeAdapter[Any] | None = (
@@ -237,6 +285,10 @@ def cached(
             await cache_service.set(key, stored, ttl=ttl)
             return result
 
-        return wrapper
+        async def invalidate(*args: Any, **kwargs: Any) -> None:
+            await cache_service.delete(build_key(func, *args, **kwargs))
+
+        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
 
     return decorator

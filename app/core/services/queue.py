@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+import pydantic
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from taskiq import (
@@ -266,10 +267,25 @@ def queued(task_cls: TaskT) -> TaskT:
     return task_cls
 
 
+TaskData = Mapping[str, Any] | pydantic.BaseModel
+
+
 class QueueServiceInterface(ABC):
     @abstractmethod
-    async def push(self, task: type[BaseTask], data: Mapping[str, Any] | None = None) -> None:
-        """Send ``task`` to the queue with ``data`` (JSON types) as its arguments."""
+    async def push(self, task: type[BaseTask] | str, data: TaskData | None = None) -> None:
+        """Send ``task`` to the queue with ``data`` as its arguments: JSON types, or a Pydantic
+        model (sent as its JSON fields).
+
+        ``task`` is the class, or its ``__task_name__`` where importing the class would point up
+        the layers (a service queueing a task of its own module): the name must be registered.
+        """
+
+
+def _task_arguments(data: TaskData | None) -> Mapping[str, Any]:
+    if isinstance(data, pydantic.BaseModel):
+        dumped: dict[str, Any] = data.model_dump(mode="json")
+        return dumped
+    return data or {}
 
 
 class TaskiqQueueService(QueueServiceInterface):
@@ -292,19 +308,21 @@ class TaskiqQueueService(QueueServiceInterface):
     def spooled(self) -> int:
         return len(self._spool)
 
-    async def push(self, task: type[BaseTask], data: Mapping[str, Any] | None = None) -> None:
-        if self._broker.find_task(task.__task_name__) is None:
-            raise LookupError(f"{task.__name__} is not registered: decorate it with @queued")
+    async def push(self, task: type[BaseTask] | str, data: TaskData | None = None) -> None:
+        task_name = task if isinstance(task, str) else task.__task_name__
+        if self._broker.find_task(task_name) is None:
+            raise LookupError(f"{task_name} is not registered: decorate its class with @queued")
+        arguments = _task_arguments(data)
         task_id = uuid.uuid4().hex  # kept when the send is retried: one task, however sent
-        if not self._spool and await self._send(task.__task_name__, data or {}, task_id):
+        if not self._spool and await self._send(task_name, arguments, task_id):
             return
         if len(self._spool) >= self._spool_size:
             dropped, _, _ = self._spool.popleft()
             await logger.a_error("task spool full; dropped the oldest task", task=dropped)
-        self._spool.append((task.__task_name__, data or {}, task_id))
+        self._spool.append((task_name, arguments, task_id))
         if self._flusher is None or self._flusher.done():
             await logger.a_warning(
-                "task queue unreachable; keeping tasks until it answers", task=task.__task_name__
+                "task queue unreachable; keeping tasks until it answers", task=task_name
             )
             # Its own context: the flush outlives the request that started it.
             self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())

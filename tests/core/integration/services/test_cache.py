@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 from app.core.configs import app_config
 from app.core.services.cache import AiocacheService, build_cache
 from app.core.services.redis import OptionalRedis, RedisConnection
-from tests.core.routes import cached_calls
+from tests.core.routes import cached_calls, cached_item
 
 
 class Profile(pydantic.BaseModel):
@@ -92,6 +92,23 @@ async def test_redis_outage_degrades_to_misses_and_dropped_writes() -> None:
     assert [log["event"] for log in logs] == ["Redis unreachable at shutdown; invalidations lost"]
     await cache.close()
     await connection.disconnect()
+
+
+async def test_a_cached_function_forgets_the_entry_of_the_arguments_given(
+    client: httpx.AsyncClient,
+) -> None:
+    cached_calls["count"] = 0
+    assert (await client.get("/test/cached/7")).json()["calls"] == 1
+    assert (await client.get("/test/cached/7?lang=fr")).json()["calls"] == 2
+    assert (await client.get("/test/cached/8")).json()["calls"] == 3
+
+    await cached_item.invalidate(item_id=7)  # lang takes its default, the session is ignored
+
+    assert (await client.get("/test/cached/7")).json()["calls"] == 4
+    assert (await client.get("/test/cached/7?lang=fr")).json()["calls"] == 2
+    assert (await client.get("/test/cached/8")).json()["calls"] == 3
+    await cached_item.invalidate(8)  # positionally, the same entry
+    assert (await client.get("/test/cached/8")).json()["calls"] == 5
 
 
 async def test_cached_path_operation_returns_the_stored_response(client: httpx.AsyncClient) -> None:

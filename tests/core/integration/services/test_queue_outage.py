@@ -6,8 +6,10 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
+import pydantic
 import pytest
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
@@ -262,3 +264,27 @@ async def test_a_worker_reconnects_by_itself_after_redis_went_silent_or_reset(
             assert "Redis answering again; reading tasks" in events
         pending = await redis.xpending(queue_name, f"{queue_name}-workers")
         assert pending["pending"] == 0
+
+
+class NotePayload(pydantic.BaseModel):
+    n: int
+    when: date
+
+
+async def test_a_task_is_pushed_by_its_registered_name_with_a_typed_payload(
+    relay: FaultProxy, redis: Redis
+) -> None:
+    queue_name = f"test-outage-{uuid.uuid4().hex[:8]}"
+    broker = stream_broker(relay, queue_name)
+    await broker.startup()
+    service = TaskiqQueueService(broker)
+    try:
+        await service.push(Note.__task_name__, NotePayload(n=1, when=date(2026, 1, 2)))
+        with pytest.raises(LookupError, match=r"tests\.unknown is not registered"):
+            await service.push("tests.unknown", {"n": 2})
+
+        assert await stream_kwargs(redis, queue_name) == [{"n": 1, "when": "2026-01-02"}]
+    finally:
+        await service.close()
+        await broker.shutdown()
+        await redis.delete(queue_name)
