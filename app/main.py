@@ -7,6 +7,7 @@ from app.core.api import health
 from app.core.api.docs import add_docs
 from app.core.api.errors import register_error_handlers
 from app.core.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.api.responses import document_sign_in
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
@@ -37,6 +38,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    document_sign_in(app)
     add_docs(app)  # last: every request tries routes in order, and the docs are rarely asked for
     return app
 

@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import pydantic
-from fastapi import Depends, Response
+from fastapi import Depends, FastAPI, Response
 
 from app.core.db.params import PaginatedResult
 
@@ -53,3 +53,34 @@ async def no_store(response: Response) -> None:
 
 
 NoStore = Depends(no_store)
+
+
+SIGNED_OUT = "Not signed in, or the token is invalid or expired"
+
+
+def document_sign_in(app: FastAPI) -> None:
+    """Every operation that takes a bearer token documents the 401 it may answer, in the shared
+    error shape; routers need not declare it, so a public route added to them inherits none."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        error = {"$ref": "#/components/schemas/ErrorResponse"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if operation.get("security"):
+                    operation.setdefault("responses", {}).setdefault(
+                        "401",
+                        {
+                            "description": SIGNED_OUT,
+                            "content": {"application/json": {"schema": error}},
+                        },
+                    )
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "ErrorResponse", ErrorResponse.model_json_schema()
+        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,6 +2,7 @@ import re
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
@@ -42,3 +43,22 @@ async def test_swagger_page_points_at_the_openapi_document(client: httpx.AsyncCl
     assert schema.status_code == 200
     assert schema.json()["info"]["title"]
     assert "/health/ready" in schema.json()["paths"]
+
+
+async def test_only_operations_that_take_a_token_document_a_401(app: FastAPI) -> None:
+    spec = app.openapi()
+    operations = {
+        (method.upper(), path): operation
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    }
+    secured = {key for key, operation in operations.items() if operation.get("security")}
+
+    assert ("GET", "/api/v1/profile") in secured
+    for key in secured:
+        answer = operations[key]["responses"]["401"]
+        assert answer["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorResponse"
+        }, key
+    for key in (("POST", "/api/v1/auth/register"), ("GET", "/health"), ("GET", "/health/ready")):
+        assert "401" not in operations[key]["responses"], key

@@ -13,7 +13,6 @@ EDIT_LIMIT = ConfigurableRateLimiter(
 router = APIRouter(
     prefix="/profile",
     tags=["profile"],
-    responses=error_responses({401: "Not signed in"}),
 )
 
 

@@ -18,7 +18,6 @@ from app.core.api import ListParamsBuilder, PaginatedResponse, ResourceId, error
 router = APIRouter(
     prefix="/users",
     tags=["users"],
-    responses=error_responses({401: "Not signed in"}),
 )
 
 user_list_params = ListParamsBuilder(UserListParams, UserSortParam, UserFilterParam)
