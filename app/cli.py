@@ -155,14 +155,21 @@ async def _create_admin(email: str, username: str, password: str) -> int:
 
 @cli.command("create-admin")
 def create_admin(
-    email: Annotated[str, typer.Option(prompt=True, help="Email of the new admin.")],
-    username: Annotated[str, typer.Option(prompt=True, help="Username of the new admin.")],
+    email: Annotated[
+        str, typer.Option(prompt=True, help="Email of the new admin; asked for when omitted.")
+    ] = "",
+    username: Annotated[
+        str, typer.Option(prompt=True, help="Username of the new admin; asked for when omitted.")
+    ] = "",
     password: Annotated[
         str,
         typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, help="Password (8-128 chars)."
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Password (8-128 chars); asked for, twice and hidden, when omitted.",
         ),
-    ],
+    ] = "",
 ) -> None:
     """Create an administrator account; prompts for whatever is not given."""
     import asyncio

@@ -26,6 +26,7 @@ async def open_resources(role: DatabaseRole = DatabaseRole.API) -> None:
     if redis_connection.enabled:
         redis_connection.connect()
         readiness_checks.register("redis", redis_connection.ping)
+    await cache_service.close()  # the one built at import, before Redis was connected
     cache_service.use(
         build_cache(app_config, redis_connection.client if redis_connection.enabled else None)
     )

@@ -93,24 +93,25 @@ async def test_a_task_sent_twice_runs_once(
     """A send that timed out is sent again under the same task id; if the first copy reached
     Redis after all, the worker skips the second."""
     task_id = uuid.uuid4().hex
-    for copy in (1, 2):
+    message_ids = [f"<{uuid.uuid4().hex}@example.com>" for _ in range(2)]  # as rendered twice
+    for message_id in message_ids:
         await (
             AsyncKicker(task_name="core.mail.send", broker=pusher, labels={})
             .with_task_id(task_id)
             .kiq(
-                subject=f"Copy {copy}",
+                subject="Once",
                 recipient="worker@example.com",
                 html="<p>twice</p>",
                 text="twice",
-                message_id=f"<{uuid.uuid4().hex}@example.com>",
+                message_id=message_id,
             )
         )
     with worker_process(queue_name, smtp_server.port):
         [message] = await mailbox.wait_for(1, timeout=30)
         await asyncio.sleep(2)  # time for a second mail, were it sent
 
-    assert len(mailbox.messages) == 1
-    assert message["Subject"] == "Copy 1"
+    assert len(mailbox.messages) == 1  # whichever copy started first
+    assert message["Message-ID"] in message_ids
 
 
 async def worker_health(queue_name: str) -> int:
