@@ -223,6 +223,11 @@ def routes() -> None:
     """List the API's routes (from its OpenAPI document): method, path and summary."""
     from app.main import app
 
-    for path, operations in app.openapi()["paths"].items():
-        for method, operation in operations.items():
-            typer.echo(f"{method.upper():<7} {path:<32} {operation.get('summary', '')}")
+    rows = [
+        (method.upper(), path, operation.get("summary", ""))
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+    ]
+    width = max((len(path) for _, path, _ in rows), default=0)
+    for method, path, summary in rows:
+        typer.echo(f"{method:<7} {path:<{width}}  {summary}".rstrip())

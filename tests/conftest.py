@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import InMemoryBroker
 
-import app.core.models
 import tests.core.models  # noqa: F401  (test-only tables)
+from app.core import models as every_model  # noqa: F401  (every module's tables)
 from app.core.configs import AppConfig, app_config
 from app.core.db import BaseModel, database
 from app.core.db.counts import AppSession, count_cache

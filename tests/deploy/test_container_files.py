@@ -31,12 +31,14 @@ def load(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def dev() -> dict[str, Any]:
-    return load("docker-compose.yaml")["services"]
+    services: dict[str, Any] = load("docker-compose.yaml")["services"]
+    return services
 
 
 @pytest.fixture(scope="module")
 def prod() -> dict[str, Any]:
-    return load("docker-compose.prod.yaml")["services"]
+    services: dict[str, Any] = load("docker-compose.prod.yaml")["services"]
+    return services
 
 
 def test_dockerfile_passes_hadolint() -> None:

@@ -37,5 +37,5 @@ class AsyncSQLAlchemyModelFactory(factory.alchemy.SQLAlchemyModelFactory):  # ty
         return create()
 
     @classmethod
-    async def create_batch(cls, size: int, **kwargs: Any) -> list[Any]:  # type: ignore[override]
+    async def create_batch(cls, size: int, **kwargs: Any) -> list[Any]:
         return [await cls.create(**kwargs) for _ in range(size)]

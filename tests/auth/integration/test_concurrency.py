@@ -41,10 +41,11 @@ async def scratch(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
     else:
-        url = make_url(app_config.DATABASE_URL).update_query_dict(
-            {"options": f"-csearch_path={schema}"}
+        url = (
+            make_url(app_config.DATABASE_URL)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
         )
-        url = url.render_as_string(hide_password=False)
     database = Database(app_config.model_copy(update={"DATABASE_URL": url}))
     database.connect()
     async with database.engine.begin() as connection:

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from app.auth.services.auth import AuthService
 from app.core.configs import app_config
 from app.core.configs.structlog import MAX_VALUE_CHARS, configure_logging
-from tests.auth.factories.user import UserFactory
-from tests.utils import DEFAULT_PASSWORD, login_user
+from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
+from tests.utils import login_user
 
 
 @pytest.fixture(params=[False, True], ids=["console", "json"])

@@ -79,7 +79,7 @@ async def test_each_role_gets_its_server_side_limits_and_tcp_keepalives() -> Non
                     "('statement_timeout', 'idle_in_transaction_session_timeout')"
                 )
             )
-            settings = dict(rows.all())
+            settings: dict[str, str] = dict(rows.all())
             raw = await connection.get_raw_connection()
             parameters = raw.driver_connection.info.get_parameters()  # type: ignore[union-attr]
     finally:

@@ -13,6 +13,14 @@ def test_routes_lists_every_api_operation() -> None:
     assert result.exit_code == 0
     assert "POST    /api/v1/auth/login" in result.output
     assert "GET     /health/ready" in result.output
+    # Summaries start in one column, however long the longest path.
+    summaries = {
+        line.index(summary)
+        for line in result.output.splitlines()
+        for summary in ("Liveness", "Register", "Login")
+        if summary in line
+    }
+    assert len(summaries) == 1
 
 
 def test_worker_without_redis_explains_that_none_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,15 +55,15 @@ def test_env_file_loads_as_shipped(
     monkeypatch.setenv("APP_ENV", mode.value)
 
     for cls in config_classes():
-        config = cls(_env_file=ROOT / env_file)  # type: ignore[call-arg]
+        config = cls(_env_file=ROOT / env_file)
         assert config is not None
 
 
 @pytest.mark.usefixtures("clean_environment")
 def test_sample_env_gives_the_documented_defaults() -> None:
     for cls in config_classes():
-        from_file = cls(_env_file=ROOT / ".sample.env")  # type: ignore[call-arg]
-        defaults = cls(_env_file=None)  # type: ignore[call-arg]
+        from_file = cls(_env_file=ROOT / ".sample.env")
+        defaults = cls(_env_file=None)
         assert from_file.model_dump() == defaults.model_dump(), cls.__name__
 
 
@@ -74,7 +74,7 @@ def test_empty_values_mean_the_default(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("LOG_JSON=\nSMTP_PORT=\nDATABASE_POOL_SIZE=\nTRUSTED_PROXIES=\n")
 
-    config = AppConfig(_env_file=env_file)  # type: ignore[call-arg]
+    config = AppConfig(_env_file=env_file)
 
     assert config.LOG_JSON is None
     assert config.SMTP_PORT == 587

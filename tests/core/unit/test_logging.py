@@ -19,7 +19,7 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixt
 
 
 def start_json_logging() -> None:
-    configure_logging(AppConfig(_env_file=None, LOG_JSON=True, LOG_LEVEL="DEBUG"))  # type: ignore[call-arg]
+    configure_logging(AppConfig(_env_file=None, LOG_JSON=True, LOG_LEVEL="DEBUG"))
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:

@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -23,7 +24,7 @@ def providers() -> list[str]:
 
 
 @pytest.fixture(params=providers())
-async def cache(request: pytest.FixtureRequest) -> AiocacheService:
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[AiocacheService]:
     url = app_config.REDIS_URL if request.param == "redis" else ""
     service = AiocacheService(build_cache(app_config.model_copy(update={"REDIS_URL": url})))
     yield service

@@ -110,7 +110,7 @@ async def test_a_silent_or_slow_redis_costs_a_request_its_budget_at_most(
     end_request_budget()
 
     async def answering() -> bool:
-        return await service.cache.get("kept") == "value"
+        return bool(await service.cache.get("kept") == "value")
 
     await eventually(answering)
 

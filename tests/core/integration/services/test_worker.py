@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -66,7 +67,10 @@ def worker_process(
 
 
 async def push_mail(broker: AsyncBroker, subject: str) -> None:
-    await AsyncKicker(task_name="core.mail.send", broker=broker, labels={}).kiq(
+    kicker: AsyncKicker[Any, Any] = AsyncKicker(
+        task_name="core.mail.send", broker=broker, labels={}
+    )
+    await kicker.kiq(
         subject=subject,
         recipient="worker@example.com",
         html="<p>from a worker</p>",
@@ -95,16 +99,15 @@ async def test_a_task_sent_twice_runs_once(
     task_id = uuid.uuid4().hex
     message_ids = [f"<{uuid.uuid4().hex}@example.com>" for _ in range(2)]  # as rendered twice
     for message_id in message_ids:
-        await (
-            AsyncKicker(task_name="core.mail.send", broker=pusher, labels={})
-            .with_task_id(task_id)
-            .kiq(
-                subject="Once",
-                recipient="worker@example.com",
-                html="<p>twice</p>",
-                text="twice",
-                message_id=message_id,
-            )
+        kicker: AsyncKicker[Any, Any] = AsyncKicker(
+            task_name="core.mail.send", broker=pusher, labels={}
+        )
+        await kicker.with_task_id(task_id).kiq(
+            subject="Once",
+            recipient="worker@example.com",
+            html="<p>twice</p>",
+            text="twice",
+            message_id=message_id,
         )
     with worker_process(queue_name, smtp_server.port):
         [message] = await mailbox.wait_for(1, timeout=30)

@@ -1,6 +1,7 @@
 """Every forged, expired or misdirected access token gets one generic 401."""
 
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -68,7 +69,7 @@ async def test_no_token_is_401(client: httpx.AsyncClient) -> None:
 async def test_forged_tokens_are_refused(client: httpx.AsyncClient, variant: str) -> None:
     user = await UserFactory.create()
     past = datetime.now(UTC) - timedelta(minutes=1)
-    forged = {
+    variants: dict[str, Callable[[], str]] = {
         "other_key": lambda: token(
             claims_for(user.id), key="another-secret-key-of-32-bytes-or-more!"
         ),
@@ -84,7 +85,8 @@ async def test_forged_tokens_are_refused(client: httpx.AsyncClient, variant: str
         "no_exp": lambda: token({"sub": str(user.id), "type": "access", "iat": past}),
         "expired": lambda: token(claims_for(user.id, exp=past)),
         "garbage": lambda: "not.a.jwt",
-    }[variant]()
+    }
+    forged = variants[variant]()
 
     response = await client.get(PROFILE, headers={"Authorization": f"Bearer {forged}"})
 

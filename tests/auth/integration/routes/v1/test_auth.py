@@ -179,9 +179,12 @@ async def test_login_of_an_unknown_user_still_verifies_a_hash(
 
     calls: list[str] = []
     real_verify = password_hasher._verify
-    monkeypatch.setattr(
-        password_hasher, "_verify", lambda pw, h: calls.append(h) or real_verify(pw, h)
-    )
+
+    def counting_verify(password: str, password_hash: str) -> tuple[bool, str | None]:
+        calls.append(password_hash)
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(password_hasher, "_verify", counting_verify)
 
     await client.post(LOGIN, data={"username": "ghost", "password": "whatever-it-is"})
 
