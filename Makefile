@@ -13,7 +13,8 @@ EMBEDDED := TEST_DATABASE_URL=sqlite+aiosqlite:///./var/test.db TEST_REDIS_URL= 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml poetry.lock scripts/lock_requirements.py
+# The lock, not pyproject.toml: editing contracts or settings there needs no reinstall.
+$(STAMP): poetry.lock scripts/lock_requirements.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PYTHON) scripts/lock_requirements.py > $(VENV)/requirements.txt
