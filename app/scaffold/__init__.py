@@ -102,6 +102,14 @@ def _wire(core: Path, names: Names) -> dict[Path, str]:
     return sources
 
 
+# The settings of the module's config.py.tmpl, with their defaults, for .sample.env.
+SAMPLE_ENV = """
+
+# __module__ module: __entities__ created per client per minute.
+__MODULE___CREATE_RATE_LIMIT=30
+"""
+
+
 def _contracts(pyproject: str, module: str) -> str:
     def extend(pattern: str, text: str) -> str:
         updated, count = re.subn(pattern, lambda m: f'{m.group(1)}, "app.{module}"]', text, count=1)
@@ -161,6 +169,9 @@ def create_module(root: Path, module: str, entity: str | None = None) -> list[Pa
     planned |= _wire(root / "app" / "core", names)
     pyproject = root / "pyproject.toml"
     planned[pyproject] = _contracts(pyproject.read_text(), module)
+    sample_env = root / ".sample.env"
+    if sample_env.is_file():  # every key the application reads is listed there
+        planned[sample_env] = sample_env.read_text().rstrip("\n") + names.render(SAMPLE_ENV)
 
     for path, content in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)

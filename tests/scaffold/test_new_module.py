@@ -93,6 +93,7 @@ def test_new_module_is_ready_to_use(tmp_path: Path) -> None:
         [*make, "migrate"],
         [*make, "check-migrations"],
         [*make, "test", "ARGS=tests/blog_posts"],
+        [*make, "test", "ARGS=tests/core/unit/test_env_files.py"],  # its settings documented
     ]
     for step in steps:
         result = run(project, *step)
