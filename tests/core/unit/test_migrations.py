@@ -9,6 +9,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -85,3 +88,30 @@ def test_existing_usernames_get_their_lookup_key(scratch_database_url: str) -> N
             )
     engine.dispose()
     assert [tuple(row) for row in keys] == [("Ann", "ann")]
+
+
+def test_a_not_null_column_joins_a_table_with_rows_as_the_readme_shows(
+    scratch_database_url: str,
+) -> None:
+    """README, Migrations: add with a server default, then drop the default."""
+    url = make_url(scratch_database_url)
+    sync_url = url.set(
+        drivername="sqlite" if url.get_backend_name() == "sqlite" else url.drivername
+    )
+    engine = create_engine(sync_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT)"))
+            connection.execute(text("INSERT INTO posts (id, title) VALUES (1, 'old')"))
+            op = Operations(MigrationContext.configure(connection))
+            with op.batch_alter_table("posts") as batch:
+                batch.add_column(
+                    sa.Column("slug", sa.String(120), nullable=False, server_default="")
+                )
+            with op.batch_alter_table("posts") as batch:
+                batch.alter_column("slug", server_default=None)
+            assert connection.execute(text("SELECT slug FROM posts")).scalar_one() == ""
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("INSERT INTO posts (id, title) VALUES (2, 'new')"))
+    finally:
+        engine.dispose()
