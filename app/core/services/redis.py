@@ -139,7 +139,8 @@ class OptionalRedis:
     kept, newest last, and replayed by the probe before calls resume.
     """
 
-    MAX_SUSPENSION_SECONDS = 5.0
+    # Longest wait between two rounds of the probe while Redis stays down.
+    PROBE_MAX_INTERVAL_SECONDS = 5.0
     MAX_PENDING = 10_000
 
     def __init__(self, config: AppConfig, connection: RedisConnection) -> None:
@@ -209,7 +210,7 @@ class OptionalRedis:
         try:
             while not await self._recovered():
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.MAX_SUSPENSION_SECONDS)
+                delay = min(delay * 2, self.PROBE_MAX_INTERVAL_SECONDS)
         finally:
             self._probe = None
         await logger.a_info("Redis answering again")
