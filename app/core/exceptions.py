@@ -67,3 +67,17 @@ class ServiceUnavailable(DomainError):
 def error_item(loc: tuple[str | int, ...], msg: str, type_: str = "value_error") -> dict[str, Any]:
     """One entry of a validation ``detail`` list, in FastAPI's own shape."""
     return {"loc": list(loc), "msg": msg, "type": type_}
+
+
+__all__ = [
+    "ActionNotAllowed",
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "DomainError",
+    "InvalidInputError",
+    "InvalidListParams",
+    "NotFoundError",
+    "ServiceUnavailable",
+    "TooManyAttempts",
+    "error_item",
+]

@@ -119,3 +119,15 @@ class RequestModel(BaseModel):
     def _text_everywhere(cls, data: Any) -> Any:
         _check_strings(data)
         return data
+
+
+__all__ = [
+    "ISO_DATETIME_PATTERN",
+    "TEXT_PATTERN",
+    "EmailAddress",
+    "RequestModel",
+    "Text",
+    "check_text",
+    "normalise_email",
+    "normalise_text",
+]

@@ -1,5 +1,6 @@
 """``python -m app new-module`` in a temporary copy of the project: the new module lints,
-type-checks, keeps the import contracts, migrates and passes its own tests."""
+type-checks, keeps the import contracts, migrates and passes its own tests, as generated and
+once grown into a real second module."""
 
 import os
 import shutil
@@ -13,6 +14,8 @@ from app.scaffold import ScaffoldError, create_module, default_entity
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# What a user adds to the generated projects module, laid over it as they would edit it.
+SECOND_MODULE = Path(__file__).resolve().parent / "second_module"
 
 
 IGNORED = shutil.ignore_patterns(
@@ -70,36 +73,56 @@ def run(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def follow(project: Path, steps: list[list[str]]) -> None:
+    for step in steps:
+        result = run(project, *step)
+        assert result.returncode == 0, f"{' '.join(step)}\n{result.stdout}\n{result.stderr}"
+
+
 @pytest.mark.slow
-def test_new_module_is_ready_to_use(tmp_path: Path) -> None:
+def test_new_module_is_ready_to_use_and_grows_on_public_names(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     python = str(BIN / "python")
 
-    created = run(project, python, "-m", "app", "new-module", "blog_posts")
+    created = run(project, python, "-m", "app", "new-module", "projects")
     assert created.returncode == 0, created.stderr
     for printed in (
-        'make migration m="create blog_posts tables"',
+        'make migration m="create projects tables"',
         "make migrate",
-        "make test ARGS=tests/blog_posts",
+        "make test ARGS=tests/projects",
     ):
         assert printed in created.stdout
     assert "-->" not in created.stdout + created.stderr  # no lint findings shown to the user
 
     # The next steps it printed, as printed, with this run's virtualenv.
     make = ["make", f"VENV={BIN.parent}"]
-    steps = [
-        [*make, "lint"],
-        [*make, "migration", "m=create blog_posts tables"],
-        [*make, "migrate"],
-        [*make, "check-migrations"],
-        [*make, "test", "ARGS=tests/blog_posts"],
-        [*make, "test", "ARGS=tests/core/unit/test_env_files.py"],  # its settings documented
-    ]
-    for step in steps:
-        result = run(project, *step)
-        assert result.returncode == 0, f"{' '.join(step)}\n{result.stdout}\n{result.stderr}"
-    assert "blog_post" in "".join(
+    follow(
+        project,
+        [
+            [*make, "lint"],
+            [*make, "migration", "m=create projects tables"],
+            [*make, "migrate"],
+            [*make, "check-migrations"],
+            [*make, "test", "ARGS=tests/projects"],
+            [*make, "test", "ARGS=tests/core/unit/test_env_files.py"],  # its settings documented
+        ],
+    )
+    assert "projects" in "".join(
         path.read_text() for path in (project / "alembic/versions").glob("*.py")
+    )
+
+    # The module grown as a user would (public projects, tasks, a mail when one is done, a
+    # cached public count, a UserDeleted listener), importing only exported names.
+    shutil.copytree(SECOND_MODULE, project, dirs_exist_ok=True)
+    follow(
+        project,
+        [
+            [*make, "lint"],
+            [*make, "migration", "m=public projects and their tasks"],
+            [*make, "migrate"],
+            [*make, "check-migrations"],
+            [*make, "test", "ARGS=tests/projects tests/core/unit/test_public_names.py"],
+        ],
     )
 
 

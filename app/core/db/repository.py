@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
 from sqlalchemy.sql.util import find_tables
 
 from app.core.db.counts import count_cache
@@ -31,6 +31,14 @@ from app.core.db.model import BaseModel, SoftDeleteMixin
 from app.core.db.params import FilterParam, ListParams, PaginatedResult, SortParam
 from app.core.db.types import utcnow
 from app.core.exceptions import InvalidListParams
+
+# A condition: an expression, or a boolean column on its own (``Post.is_public``).
+Condition = ColumnElement[bool] | QueryableAttribute[bool]
+
+
+def _expression(where: Condition | None) -> ColumnElement[bool] | None:
+    return where.expression if isinstance(where, QueryableAttribute) else where
+
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -173,7 +181,7 @@ class BaseRepository(Generic[ModelT]):
         db: AsyncSession,
         filters: Sequence[FilterParam] | None = None,
         *,
-        where: ColumnElement[bool] | None = None,
+        where: Condition | None = None,
         with_deleted: bool = False,
     ) -> int:
         """Rows matching ``filters`` and ``where``; cached per distinct condition until the
@@ -184,10 +192,11 @@ class BaseRepository(Generic[ModelT]):
         stmt = stmt.where(*self._conditions(filters or ()))
         tables = [self.model.__tablename__]
         condition_key = None
-        if where is not None:
-            stmt = stmt.where(where)
-            tables += [table.name for table in find_tables(where, include_crud=True)]
-            compiled = where.compile()
+        condition = _expression(where)
+        if condition is not None:
+            stmt = stmt.where(condition)
+            tables += [table.name for table in find_tables(condition, include_crud=True)]
+            compiled = condition.compile()
             condition_key = (str(compiled), sorted(compiled.params.items(), key=repr))
 
         async def run() -> int:
@@ -203,7 +212,7 @@ class BaseRepository(Generic[ModelT]):
         db: AsyncSession,
         params: ListParams,
         *,
-        where: ColumnElement[bool] | None = None,
+        where: Condition | None = None,
         with_deleted: bool = False,
     ) -> PaginatedResult[ModelT]:
         """One page of rows, sorted and filtered as ``params`` says, with the total count.
@@ -213,8 +222,9 @@ class BaseRepository(Generic[ModelT]):
         total alike.
         """
         conditions = self._conditions(params.filters or ())
-        if where is not None:
-            conditions.append(where)
+        condition = _expression(where)
+        if condition is not None:
+            conditions.append(condition)
         order_by = self._order_by(params.sort or ())
         total = await self.count(db, params.filters, where=where, with_deleted=with_deleted)
         items: list[ModelT] = []

@@ -292,3 +292,11 @@ def cached(
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+__all__ = [
+    "CacheServiceInterface",
+    "CachedFunction",
+    "cache_service",
+    "cached",
+]

@@ -160,3 +160,14 @@ class FastAPIEventsService(EventsServiceInterface):
             self._db.sync_session.info.setdefault(_PENDING_KEY, []).append(event)
         else:
             deliver(event)
+
+
+__all__ = [
+    "BaseEvent",
+    "EventsServiceInterface",
+    "FastAPIEventsService",
+    "ListenedEvent",
+    "Listener",
+    "listener",
+    "wait_for_background_listeners",
+]

@@ -76,3 +76,8 @@ class StructlogLogService(LogServiceInterface):
 
 
 logger: LogServiceInterface = StructlogLogService()
+
+__all__ = [
+    "LogServiceInterface",
+    "logger",
+]

@@ -268,3 +268,11 @@ class SendMail(BaseTask):
             RenderedMail(html=data["html"], text=data["text"]),
             data["message_id"],
         )
+
+
+__all__ = [
+    "BaseTemplate",
+    "EmailData",
+    "MailServiceInterface",
+    "mail_service",
+]

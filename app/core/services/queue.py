@@ -390,3 +390,12 @@ async def _close_worker_resources(_state: TaskiqState) -> None:
         await worker_heartbeat.stop()
     await queue_service.close()
     await close_resources()
+
+
+__all__ = [
+    "BaseTask",
+    "QueueServiceInterface",
+    "TaskData",
+    "queue_service",
+    "queued",
+]

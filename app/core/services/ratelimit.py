@@ -139,3 +139,8 @@ class AttemptLimiter:
             return
         if retry_after is not None:
             raise TooManyAttempts(retry_after=retry_after)
+
+
+__all__ = [
+    "AttemptLimiter",
+]

@@ -306,6 +306,21 @@ async def test_where_narrows_the_page_and_the_total_alike_each_cached_on_its_own
     assert (await widgets.get_list(db, params)).total == 5
 
 
+async def test_a_boolean_column_alone_is_a_condition(db: AppSession) -> None:
+    rows = await make_widgets(db)
+    await widgets.update(db, rows[1], {"active": False})
+    await db.commit()
+    params = ListParams(page=1, per_page=10, sort=[SortParam(field="name")])
+
+    active = await widgets.get_list(db, params, where=Widget.active)
+    inactive = await widgets.get_list(db, params, where=~Widget.active)
+
+    assert (len(active.items), active.total) == (4, 4)
+    assert "bravo" not in [w.name for w in active.items]
+    assert ([w.name for w in inactive.items], inactive.total) == (["bravo"], 1)
+    assert await widgets.count(db, where=Widget.active) == 4
+
+
 async def test_a_total_whose_condition_reads_another_table_renews_when_that_table_changes(
     db: AppSession,
 ) -> None:
