@@ -3,11 +3,13 @@ lists in ``__all__``. Anything else may change without notice."""
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 
-APP = Path(__file__).resolve().parents[3] / "app"
+ROOT = Path(__file__).resolve().parents[3]
+APP = ROOT / "app"
 NOT_MODULES = {"core", "scaffold"}
 
 
@@ -47,6 +49,27 @@ def private_imports(module: str) -> list[str]:
 @pytest.mark.parametrize("module", modules())
 def test_a_module_imports_only_what_the_kernel_and_other_modules_export(module: str) -> None:
     assert private_imports(module) == []
+
+
+def test_the_readme_imports_only_exported_names() -> None:
+    """Its examples are what people copy; example modules (``app.blog``) are left out."""
+    imports = re.findall(
+        r"^from (app(?:\.\w+)+) import (\([^)]*\)|[^\n#]+)", (ROOT / "README.md").read_text(), re.M
+    )
+    shown = [
+        (place, name.strip())
+        for place, names in imports
+        if place.split(".")[1] in {"core", *modules()}
+        for name in names.strip("()").split(",")
+        if name.strip()
+    ]
+
+    assert len(shown) > 20
+    assert [
+        f"{name} from {place}"
+        for place, name in shown
+        if name not in getattr(importlib.import_module(place), "__all__", ())
+    ] == []
 
 
 def test_a_private_name_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
