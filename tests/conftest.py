@@ -1,9 +1,11 @@
 """Shared fixtures: one app and one set of tables per run, one rolled-back transaction per test."""
 
 import asyncio
+import faulthandler
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from email.message import EmailMessage
 
 import httpx
@@ -28,6 +30,19 @@ from tests.factories.async_alchemy_factory import current_session
 from tests.mail import Mailbox, SMTPServer
 from tests.queue import drain_queue
 from tests.services import unreachable_services
+
+# No test takes this long; one that does is hung: every thread's stack is printed and the run
+# ends, instead of waiting for CI's own limit.
+HUNG_TEST_SECONDS = 240
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    faulthandler.dump_traceback_later(HUNG_TEST_SECONDS, exit=True, file=sys.__stderr__ or 2)
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -24,14 +24,15 @@ async def running_receiver() -> AsyncIterator[None]:
         yield
         return
     finished = asyncio.Event()
-    receiver = Receiver(broker, run_startup=False, max_async_tasks=1)
+    receiver = Receiver(broker, run_startup=False, max_async_tasks=1, wait_tasks_timeout=5)
     task = asyncio.create_task(receiver.listen(finished))
     try:
         yield
     finally:
         finished.set()
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # Bounded: a receiver that does not end by then is left behind, not waited for.
+        await asyncio.wait({task}, timeout=10)
 
 
 async def _drained(redis: Redis, stream_broker: ReclaimingRedisStreamBroker) -> bool:
