@@ -10,19 +10,20 @@ from app.core.services.mail import EmailData, mail_service
 from app.core.services.queue import queue_service
 
 
-@listener(UserCreated)
-async def send_welcome_mail(event: ListenedEvent) -> None:
+@listener(UserCreated, durable=True)
+async def send_welcome_mail(event: UserCreated) -> None:
+    """Durable: queued with the new user, run by a worker, so a crash cannot lose it."""
     await mail_service.queue(
         WelcomeEmail(
-            username=event.data["username"],
+            username=event.username,
             project_name=app_config.PROJECT_NAME,
             app_url=app_config.APP_URL,
         ),
-        EmailData(subject=f"Welcome to {app_config.PROJECT_NAME}", recipient=event.data["email"]),
+        EmailData(subject=f"Welcome to {app_config.PROJECT_NAME}", recipient=event.email),
     )
 
 
-@listener(UserDeleted)
+@listener(UserDeleted, durable=True)
 async def purge_deleted_user_tokens(event: ListenedEvent) -> None:
     await queue_service.push(PurgeUserTokens, {"user_id": event.data["id"]})
 

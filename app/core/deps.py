@@ -35,12 +35,17 @@ async def get_cache_service() -> CacheServiceInterface:
     return cache_service
 
 
-async def get_queue_service() -> QueueServiceInterface:
-    return queue_service
+async def get_queue_service(db: DBSession) -> QueueServiceInterface:
+    """Tasks queued in the request's transaction: sent after it commits, dropped on rollback."""
+    return queue_service.bound(db)
 
 
-async def get_mail_service() -> MailServiceInterface:
-    return mail_service
+QueueService = Annotated[QueueServiceInterface, Depends(get_queue_service)]
+
+
+async def get_mail_service(queue: QueueService) -> MailServiceInterface:
+    """Mail queued in the request's transaction, like tasks."""
+    return mail_service.bound(queue)
 
 
 @dataclass(frozen=True)
@@ -59,19 +64,22 @@ async def unit_of_work(*, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
     """What a request's dependencies give a route, for a queue task, a listener or a command.
 
     ``await uow.db.commit()`` commits; whatever is not committed when the block ends is rolled
-    back. Events dispatched through ``uow.events`` are delivered after the commit, as in a
-    request. ``read_only`` sessions never wait for writers on SQLite.
+    back. Events dispatched through ``uow.events``, tasks pushed through ``uow.queue`` and mail
+    queued through ``uow.mail`` leave after the commit, as in a request, and never if it rolls
+    back. ``read_only`` sessions never wait for writers on SQLite.
 
         async with unit_of_work() as uow:
             await PostService(uow.db, uow.events).publish(post_id)
     """
     async with database.session(read_only=read_only) as db:
-        yield UnitOfWork(db, FastAPIEventsService(db), cache_service, queue_service, mail_service)
+        queue = queue_service.bound(db)
+        yield UnitOfWork(
+            db, FastAPIEventsService(db), cache_service, queue, mail_service.bound(queue)
+        )
 
 
 EventsService = Annotated[EventsServiceInterface, Depends(get_events_service)]
 CacheService = Annotated[CacheServiceInterface, Depends(get_cache_service)]
-QueueService = Annotated[QueueServiceInterface, Depends(get_queue_service)]
 MailService = Annotated[MailServiceInterface, Depends(get_mail_service)]
 
 __all__ = [

@@ -5,17 +5,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.core.api.health import readiness_checks
 from app.core.configs import app_config
 from app.core.resources import close_resources, open_resources
 from app.core.services.events import wait_for_background_listeners
 from app.core.services.log import logger
-from app.core.services.queue import queue_service
+from app.core.services.queue import outbox_check
 from app.core.tasks import broker
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     await open_resources()
+    readiness_checks.register("outbox", outbox_check)
     if app_config.uses_dev_secret_key:
         await logger.a_warning("SECRET_KEY is not set: using the built-in development key")
     await broker.startup()
@@ -23,6 +25,5 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await wait_for_background_listeners()
-        await queue_service.close()
         await broker.shutdown()
         await close_resources()

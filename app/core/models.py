@@ -2,7 +2,8 @@
 
 from app.auth import models as auth_models
 from app.core.db import BaseModel
+from app.core.services.outbox import OutboxMessage
 
 metadata = BaseModel.metadata
 
-__all__ = ["auth_models", "metadata"]
+__all__ = ["OutboxMessage", "auth_models", "metadata"]

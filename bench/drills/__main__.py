@@ -1,6 +1,6 @@
 """``make drills``: every drill in turn; exits non-zero when one failed.
 
-``python -m bench.drills NAME ...`` runs only the named ones (``mixed_load``,
+``python -m bench.drills NAME ...`` runs only the named ones (``mixed_load``, ``outbox_crash``,
 ``postgres_restart``, ``redis_stop``, ``silent_dependencies``, ``worker_kill``).
 """
 
@@ -8,7 +8,14 @@ import importlib
 import sys
 import traceback
 
-DRILLS = ("worker_kill", "redis_stop", "postgres_restart", "silent_dependencies", "mixed_load")
+DRILLS = (
+    "worker_kill",
+    "redis_stop",
+    "outbox_crash",
+    "postgres_restart",
+    "silent_dependencies",
+    "mixed_load",
+)
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.emails.templates import ResetPasswordEmail
-from app.auth.events import UserCreated
 from app.auth.exceptions import (
     InvalidCredentials,
     InvalidResetToken,
@@ -72,12 +71,9 @@ class AuthService:
         self._user_service = UserService(db, events, hasher)
 
     async def register(self, data: UserCreate) -> User:
-        user = await self._user_service.create(
+        return await self._user_service.create(
             email=data.email, username=data.username, password=data.password
         )
-        # Committed above, so listeners run now (after the response, inside a request).
-        self._events.dispatch(UserCreated(id=user.id, email=user.email, username=user.username))
-        return user
 
     async def login(self, login: str, password: str) -> TokenPair:
         """Tokens for a valid login; one error, and the same hashing work, for every failure."""
@@ -155,10 +151,10 @@ class AuthService:
                 "expires_at": now + timedelta(minutes=lifetime),
             },
         )
-        await self._reset_tokens.commit(self._db)
         reset_url = (
             f"{self._config.APP_URL.rstrip('/')}/reset-password?{urlencode({'token': token})}"
         )
+        # Queued in the token's transaction: the mail leaves only with a token that exists.
         await self._mail.queue(
             ResetPasswordEmail(
                 username=user.username,
@@ -168,6 +164,7 @@ class AuthService:
             ),
             EmailData(subject="Reset your password", recipient=user.email),
         )
+        await self._reset_tokens.commit(self._db)
 
     async def reset_password(self, token: str, password: str) -> None:
         """Set a new password with a reset token (once); every session of the user ends."""

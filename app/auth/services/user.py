@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.events import UserDeleted, UserEmailChanged
+from app.auth.events import UserCreated, UserDeleted, UserEmailChanged
 from app.auth.exceptions import (
     ActionNotAllowed,
     EmailAlreadyTaken,
@@ -70,7 +70,8 @@ class UserService:
     async def create(
         self, *, email: str, username: str, password: str, is_admin: bool = False
     ) -> User:
-        """Create and commit a user; 409-style errors when the email or username is taken."""
+        """Create and commit a user and announce it (``UserCreated``); 409-style errors when the
+        email or username is taken."""
         await password_policy.check(password, user_inputs=[email, username])
         # Hashed before the transaction begins: no lock or connection is held meanwhile.
         password_hash = await self._hasher.hash(password)
@@ -86,6 +87,8 @@ class UserService:
                     "status": UserStatus.ACTIVE,
                 },
             )
+            # In the transaction: durable listeners (the welcome mail) are queued with the user.
+            self._events.dispatch(UserCreated(id=user.id, email=user.email, username=user.username))
             await self._users.commit(self._db)
         except IntegrityError:  # a concurrent registration won the race
             await self._db.rollback()

@@ -12,6 +12,12 @@ from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.configs import app_config
 
 HealthCheck = Callable[[], Awaitable[object]]
+
+
+class HealthWarning(str):
+    """What a check returns when its service answers but needs attention (not a failure)."""
+
+
 # Probes arriving within this many seconds share one round of checks.
 RESULT_TTL_SECONDS = 1.0
 # Per client: far above any probe's rate, far below a flood's.
@@ -72,7 +78,8 @@ class ReadinessChecks:
         if error is not None:
             await log.awarning("readiness check failed", error=type(error).__name__)
             return "unavailable"
-        return "ok"
+        result = running.result()
+        return f"warning: {result}" if isinstance(result, HealthWarning) else "ok"
 
     def _forget(self, running: "asyncio.Future[object]") -> None:
         self._abandoned.discard(running)
@@ -98,7 +105,7 @@ async def health() -> dict[str, str]:
 )
 async def ready() -> JSONResponse:
     checks = await readiness_checks.run()
-    down = sorted(name for name, result in checks.items() if result != "ok")
+    down = sorted(name for name, result in checks.items() if result == "unavailable")
     if down:
         return JSONResponse(
             {
@@ -108,4 +115,5 @@ async def ready() -> JSONResponse:
             },
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
-    return JSONResponse({"status": "ok", "checks": checks})
+    warned = any(result != "ok" for result in checks.values())
+    return JSONResponse({"status": "warning" if warned else "ok", "checks": checks})

@@ -80,9 +80,16 @@ class AppConfig(BaseConfig):
     CACHE_NAMESPACE: str = "cache"
     QUEUE_NAME: str = "tasks"
     QUEUE_WORKERS: int = Field(default=2, ge=1)
-    # A task not acknowledged this long (its worker died) is handed to another worker; a task
-    # that runs longer than this, retries included, may run twice.
+    # A task not acknowledged this long (its worker died) is handed to another worker; each
+    # delivery is kept shorter (timeouts cut to fit, long retries queued again).
     QUEUE_RECLAIM_AFTER_SECONDS: int = Field(default=300, ge=1)
+    # Tasks wait in the outbox table until the broker takes them: sent right after the commit,
+    # or by a sweeper (in workers; in the API process when embedded) every OUTBOX_SWEEP_SECONDS
+    # (0: no sweeper) for rows older than OUTBOX_RELAY_AFTER_SECONDS. /health/ready warns
+    # while the oldest waits longer than OUTBOX_WARN_AFTER_SECONDS.
+    OUTBOX_SWEEP_SECONDS: float = Field(default=1.0, ge=0)
+    OUTBOX_RELAY_AFTER_SECONDS: float = Field(default=5.0, gt=0)
+    OUTBOX_WARN_AFTER_SECONDS: float = Field(default=60.0, gt=0)
 
     SMTP_HOST: str = ""
     SMTP_PORT: int = Field(default=587, ge=1, le=65535)

@@ -8,10 +8,11 @@ write replaces and never served. Writes outside the application's sessions (raw 
 programs) show once ``LIST_COUNT_CACHE_SECONDS`` pass.
 """
 
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,8 @@ from app.core.services.cache import CacheServiceInterface, cache_service
 from app.core.services.log import logger
 
 _WRITTEN = "written_tables"
+# Tables no list counts (the outbox): writing them costs no version bump in Redis.
+UNCOUNTED_TABLES: set[str] = set()
 
 
 class TrackingSession(Session):
@@ -127,16 +130,26 @@ class AppSession(AsyncSession):
 
     sync_session_class = TrackingSession
 
+    # Run after each commit, in order (the outbox relays what the transaction queued).
+    after_commit: ClassVar[list[Callable[["AppSession"], Awaitable[None]]]] = []
+
     async def commit(self) -> None:
         await super().commit()
         try:
             await self.publish_writes()
         except Exception:  # the commit stands: its caller must not see it as failed
             await logger.a_exception("could not mark the tables written as changed")
+        for hook in self.after_commit:
+            try:
+                await hook(self)
+            except Exception:
+                await logger.a_exception("after-commit step failed", step=hook.__qualname__)
+                with contextlib.suppress(Exception):
+                    await self.rollback()  # leave the session usable
 
     async def publish_writes(self) -> None:
         """Mark the tables written so far as changed. ``commit`` does it; call it after a
         flush when other sessions see this one's uncommitted rows (tests sharing a connection)."""
-        written = self.sync_session.info.pop(_WRITTEN, None)
+        written = self.sync_session.info.pop(_WRITTEN, set()) - UNCOUNTED_TABLES
         if written:
             await count_cache.bump(written)

@@ -253,7 +253,9 @@ class Database:
         factory = self._read_sessionmaker if read_only else self._sessionmaker
         if factory is None:
             raise RuntimeError("The database is not connected; is the lifespan running?")
-        return factory()
+        session = factory()
+        session.info["read_only"] = read_only
+        return session
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database does not answer."""

@@ -1,9 +1,14 @@
 """Events: modules announce what happened; listeners in other modules react after the response.
 
-``events_service.dispatch(UserCreated(...))`` inside a request queues the event on the request's
-database session: it is delivered after that session commits and dropped if it rolls back.
-Delivery goes through fastapi-events, which runs listeners after the response is sent. Outside a
-request (a queue worker, a CLI command) listeners run as background tasks.
+``events_service.dispatch(UserCreated(...))`` inside a transaction waits for it: listeners run
+after the commit and never if it rolls back. Plain listeners run in the process that
+dispatched, after the response (fastapi-events), or as background tasks outside a request; a
+crash in between loses them. Durable listeners (``@listener(UserCreated, durable=True)``) get
+the event through the outbox, written in the same transaction, and run in a queue worker: at
+least once, so they must be idempotent.
+
+A listener takes the typed event (``async def f(event: UserCreated)``) or a ``ListenedEvent``
+(name and fields as a dict), as its annotation says.
 """
 
 import asyncio
@@ -11,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, get_type_hints
 
 import pydantic
 from fastapi_events import event_store, in_req_res_cycle
@@ -24,11 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core.services.log import logger
+from app.core.services.queue import BaseTask, outbox, queue_service, queued
 from app.core.services.redis import end_request_budget
 
 # A fixed id lets dispatch() find our handler from any request, whatever middleware instance.
 EVENTS_MIDDLEWARE_ID = 0x5EED
 _PENDING_KEY = "pending_events"
+# Marks an event whose durable listeners were queued already: only plain ones remain.
+_PLAIN_ONLY = "plain-only:"
 
 
 class BaseEvent(pydantic.BaseModel):
@@ -39,54 +47,107 @@ class BaseEvent(pydantic.BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class ListenedEvent:
-    """What a listener receives: the event's name and its fields as a dict."""
+    """What a listener annotated with it receives: the event's name and its fields as a dict."""
 
     name: str
     data: Any
 
 
-Listener = Callable[[ListenedEvent], Awaitable[None]]
+# A listener takes the event (its class, or ListenedEvent) and returns nothing.
+Listener = Callable[[Any], Awaitable[None]]
+ListenerT = TypeVar("ListenerT", bound=Listener)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredListener:
+    func: Listener
+    event_cls: type[BaseEvent]
+    durable: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+    def argument(self, name: str, data: Any) -> Any:
+        """The typed event when the listener's first parameter asks for its class."""
+        hints = get_type_hints(self.func)
+        hints.pop("return", None)
+        wanted = next(iter(hints.values()), ListenedEvent)
+        if isinstance(wanted, type) and issubclass(wanted, BaseEvent):
+            return wanted.model_validate(data)
+        return ListenedEvent(name=name, data=data)
 
 
 class ListenerRegistry:
     """Which listeners react to which event names."""
 
     def __init__(self) -> None:
-        self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
+        self._listeners: defaultdict[str, list[RegisteredListener]] = defaultdict(list)
 
-    def register(self, event_cls: type[BaseEvent], func: Listener) -> None:
-        if func not in self._listeners[event_cls.__event_name__]:
-            self._listeners[event_cls.__event_name__].append(func)
+    def register(self, event_cls: type[BaseEvent], func: Listener, *, durable: bool) -> None:
+        registered = self._listeners[event_cls.__event_name__]
+        if all(item.func is not func for item in registered):
+            registered.append(RegisteredListener(func, event_cls, durable))
 
-    def listeners_for(self, name: str) -> list[Listener]:
-        return list(self._listeners.get(name, ()))
+    def listeners_for(self, name: str, *, durable: bool) -> list[RegisteredListener]:
+        return [item for item in self._listeners.get(name, ()) if item.durable is durable]
+
+    def find(self, key: str) -> RegisteredListener | None:
+        return next(
+            (item for items in self._listeners.values() for item in items if item.key == key),
+            None,
+        )
 
     async def deliver(self, name: str, data: Any) -> None:
-        """Run each listener in turn; one that fails is logged and the others still run.
+        """Run each plain listener in turn; one that fails is logged and the others still run.
 
         Listeners run after the response: the request's Redis budget no longer applies.
         """
         end_request_budget()
-        for func in self.listeners_for(name):
+        for item in self.listeners_for(name, durable=False):
             try:
-                await func(ListenedEvent(name=name, data=data))
+                await item.func(item.argument(name, data))
             except Exception:
                 await logger.a_exception(
-                    "event listener failed", event_name=name, listener=func.__qualname__
+                    "event listener failed", event_name=name, listener=item.func.__qualname__
                 )
 
 
 listener_registry = ListenerRegistry()
 
 
-def listener(event_cls: type[BaseEvent]) -> Callable[[Listener], Listener]:
-    """Register the decorated coroutine function as a listener for ``event_cls``."""
+def listener(
+    event_cls: type[BaseEvent], *, durable: bool = False
+) -> Callable[[ListenerT], ListenerT]:
+    """Register the decorated coroutine function as a listener for ``event_cls``; a
+    ``durable`` one runs in a queue worker, through the outbox."""
 
-    def decorator(func: Listener) -> Listener:
-        listener_registry.register(event_cls, func)
+    def decorator(func: ListenerT) -> ListenerT:
+        listener_registry.register(event_cls, func, durable=durable)
         return func
 
     return decorator
+
+
+@queued
+class DeliverEvent(BaseTask):
+    """Runs one durable listener with one event; a failure is retried like any task."""
+
+    __task_name__ = "core.events.deliver"
+
+    async def run(self, **data: Any) -> None:
+        registered = listener_registry.find(data["listener"])
+        if registered is None:
+            await logger.a_error("durable listener not found; event dropped", **data)
+            return
+        await registered.func(registered.argument(data["name"], data["data"]))
+
+
+def _durable_deliveries(name: str, data: Any) -> list[dict[str, Any]]:
+    return [
+        {"listener": item.key, "name": name, "data": data}
+        for item in listener_registry.listeners_for(name, durable=True)
+    ]
 
 
 class EventsMiddleware(EventHandlerASGIMiddleware):
@@ -101,8 +162,11 @@ class RegistryEventHandler(BaseEventHandler):
     """The fastapi-events handler that hands each event to our registry, one after another."""
 
     async def handle(self, event: Event) -> None:
-        name, payload = event
-        await listener_registry.deliver(str(name), payload)
+        name, payload = str(event[0]), event[1]
+        if name.startswith(_PLAIN_ONLY):
+            await listener_registry.deliver(name.removeprefix(_PLAIN_ONLY), payload)
+        else:
+            await _deliver_now(name, payload)
 
     async def handle_many(self, events: Any) -> None:
         for item in list(events):
@@ -112,15 +176,32 @@ class RegistryEventHandler(BaseEventHandler):
 _background: set[asyncio.Task[None]] = set()
 
 
-def deliver(event: BaseEvent) -> None:
-    """Hand ``event`` to its listeners now: after the response inside a request, else a task."""
+async def _deliver_now(name: str, data: Any) -> None:
+    """Plain listeners here; durable ones queued, each in a transaction of its own."""
+    for delivery in _durable_deliveries(name, data):
+        try:
+            await queue_service.push(DeliverEvent, delivery)
+        except Exception:
+            await logger.a_exception(
+                "durable listener could not be queued", event_name=name, **delivery
+            )
+    await listener_registry.deliver(name, data)
+
+
+def deliver(event: BaseEvent, *, durable_queued: bool = False) -> None:
+    """Hand ``event`` to its listeners now: after the response inside a request, else a task.
+    ``durable_queued``: its durable listeners already have their outbox rows."""
     name, data = event.__event_name__, event.model_dump(mode="json")
     if in_req_res_cycle.get():
         fastapi_events_dispatch(
-            name, payload=data, middleware_id=EVENTS_MIDDLEWARE_ID, validate_payload=False
+            (_PLAIN_ONLY if durable_queued else "") + name,
+            payload=data,
+            middleware_id=EVENTS_MIDDLEWARE_ID,
+            validate_payload=False,
         )
         return
-    task = asyncio.get_running_loop().create_task(listener_registry.deliver(name, data))
+    run = listener_registry.deliver(name, data) if durable_queued else _deliver_now(name, data)
+    task = asyncio.get_running_loop().create_task(run)
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -134,7 +215,7 @@ async def wait_for_background_listeners() -> None:
 @sa_event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session: Session) -> None:
     for pending in session.info.pop(_PENDING_KEY, []):
-        deliver(pending)
+        deliver(pending, durable_queued=True)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
@@ -156,10 +237,14 @@ class FastAPIEventsService(EventsServiceInterface):
         self._db = db
 
     def dispatch(self, event: BaseEvent) -> None:
-        if self._db is not None and self._db.in_transaction():
-            self._db.sync_session.info.setdefault(_PENDING_KEY, []).append(event)
-        else:
+        db = self._db
+        if db is None or not db.in_transaction() or db.info.get("read_only"):
             deliver(event)
+            return
+        data = event.model_dump(mode="json")
+        for delivery in _durable_deliveries(event.__event_name__, data):
+            outbox.add(db, DeliverEvent.__task_name__, delivery)
+        db.sync_session.info.setdefault(_PENDING_KEY, []).append(event)
 
 
 __all__ = [
@@ -168,6 +253,7 @@ __all__ = [
     "FastAPIEventsService",
     "ListenedEvent",
     "Listener",
+    "RegisteredListener",
     "listener",
     "wait_for_background_listeners",
 ]

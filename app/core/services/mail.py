@@ -208,6 +208,11 @@ class MailService(MailServiceInterface):
     def use(self, transport: MailTransport) -> None:
         self.transport = transport
 
+    def bound(self, queue: QueueServiceInterface) -> "MailService":
+        """This service queueing through ``queue`` (one bound to a session: the mail is sent
+        only if that session's transaction commits)."""
+        return MailService(self.transport, queue, self._cache, self._sender)
+
     def build_message(
         self, email_data: EmailData, rendered: RenderedMail, message_id: str | None = None
     ) -> EmailMessage:
@@ -261,6 +266,7 @@ class SendMail(BaseTask):
 
     __task_name__ = "core.mail.send"
     max_retries = 8
+    timeout = app_config.SMTP_TIMEOUT * 3  # connect, transfer, quit: each bounded by it
 
     async def run(self, **data: Any) -> None:
         await mail_service.deliver_once(

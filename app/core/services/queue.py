@@ -1,27 +1,26 @@
-"""Queue: ``@queued`` task classes run by taskiq workers; ``QueueService.push`` sends them.
+"""Queue: ``@queued`` task classes run by taskiq workers; ``QueueService.push`` queues them.
 
-Embedded mode (no ``REDIS_URL``) runs tasks inside the API process. With Redis, tasks go to a
-Redis stream read by ``python -m app worker`` processes: a task is acknowledged only after it
-finished, and one whose worker died is handed to another worker after
+``push`` writes the task to the outbox table (``app.core.services.outbox``) in the caller's
+transaction; it reaches the broker after that transaction commits, never on rollback, and a
+task the broker could not take yet (Redis down, the process killed) waits in the database until
+a sweeper relays it. Embedded mode (no ``REDIS_URL``) runs tasks inside the API process. With
+Redis, tasks go to a Redis stream read by ``python -m app worker`` processes: a task is
+acknowledged only after it finished, and one whose worker died is handed to another worker after
 ``QUEUE_RECLAIM_AFTER_SECONDS``. Delivery is at least once, so tasks must be idempotent.
-
-While Redis is unreachable, pushed tasks wait in a bounded in-process spool and are sent, in
-order, once it answers again; workers wait for it and carry on. A process that stops during an
-outage loses what its spool still holds (it logs how many).
 """
 
 import asyncio
 import contextvars
+import json
 import random
-import uuid
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import pydantic
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import (
     AckableMessage,
     AsyncBroker,
@@ -34,11 +33,14 @@ from taskiq import (
 from taskiq.exceptions import SendTaskError
 from taskiq_redis import RedisStreamBroker
 
+from app.core.api.health import HealthWarning
 from app.core.configs import AppConfig, app_config
-from app.core.db.session import DatabaseRole
+from app.core.db import DatabaseRole, database
+from app.core.db.counts import AppSession
 from app.core.resources import close_resources, open_resources
 from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
+from app.core.services.outbox import Envelope, Outbox, Sender, sweep_forever
 from app.core.services.redis import (
     REDIS_CALL_ERRORS,
     client_options,
@@ -46,44 +48,72 @@ from app.core.services.redis import (
     redis_unavailable,
 )
 
+# Retries that wait longer than this go back to the queue (through the outbox) instead of
+# keeping a worker slot and the delivery busy while they wait.
+INLINE_RETRY_MAX_SECONDS = 5.0
+# Share of QUEUE_RECLAIM_AFTER_SECONDS one delivery may use; the rest covers acknowledging it.
+DELIVERY_SHARE = 0.8
+
+
+def delivery_budget() -> float:
+    """Seconds one delivery may run before another worker could reclaim it and run it again."""
+    return app_config.QUEUE_RECLAIM_AFTER_SECONDS * DELIVERY_SHARE
+
 
 class BaseTask(ABC):
     """A unit of background work. Subclasses set ``__task_name__`` and implement ``run``.
 
-    A failing run is retried in the same delivery with exponential back-off: ``retry_delay``
-    seconds, doubling up to ``max_retry_delay``, ``max_retries`` times.
+    Each attempt may run ``timeout`` seconds. A failing attempt is retried with exponential
+    back-off (``retry_delay`` seconds, doubling up to ``max_retry_delay``, ``max_retries``
+    times): a short wait within the same delivery, a longer one as a new delivery queued for
+    later. No delivery outlives ``QUEUE_RECLAIM_AFTER_SECONDS`` (after which another worker would
+    start the task again): attempts are cut to fit it, and a retry that would not fit is queued.
     """
 
     __task_name__: ClassVar[str]
     max_retries: ClassVar[int] = 5
     retry_delay: ClassVar[float] = 1.0
     max_retry_delay: ClassVar[float] = 60.0
+    timeout: ClassVar[float] = 60.0
 
     @abstractmethod
     async def run(self, **data: Any) -> None:
         """Do the work; ``data`` is what was pushed, as JSON types."""
 
-    async def execute(self, data: Mapping[str, Any]) -> None:
-        """Run with retries; raise the last error when every attempt failed."""
-        for attempt in range(self.max_retries + 1):
+    @classmethod
+    def attempt_timeout(cls) -> float:
+        return min(cls.timeout, delivery_budget())
+
+    async def execute(self, data: Mapping[str, Any], attempt: int = 0) -> None:
+        """Run from attempt ``attempt`` on; raise the last error when every attempt failed."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
             try:
-                await self.run(**data)
+                async with asyncio.timeout(self.attempt_timeout()):
+                    await self.run(**data)
                 return
             except Exception as error:
-                if attempt == self.max_retries:
+                if attempt >= self.max_retries:
                     await logger.a_exception(
                         "task failed for good", task=self.__task_name__, attempts=attempt + 1
                     )
                     raise
                 delay = min(self.retry_delay * 2**attempt, self.max_retry_delay)
                 delay *= 1 + random.random() / 4  # noqa: S311 - jitter, not security
+                attempt += 1
                 await logger.a_warning(
                     "task failed, retrying",
                     task=self.__task_name__,
-                    attempt=attempt + 1,
+                    attempt=attempt,
                     retry_in=round(delay, 2),
                     error=type(error).__name__,
                 )
+                elapsed = loop.time() - started
+                fits = elapsed + delay + self.attempt_timeout() < delivery_budget()
+                if delay > INLINE_RETRY_MAX_SECONDS or not fits:
+                    await queue_service.push(self.__task_name__, data, delay=delay, attempt=attempt)
+                    return
                 await asyncio.sleep(delay)
 
 
@@ -250,7 +280,19 @@ async def first_delivery(task_id: str) -> bool:
 
 
 def queued(task_cls: TaskT) -> TaskT:
-    """Register a ``BaseTask`` subclass with the broker under its ``__task_name__``."""
+    """Register a ``BaseTask`` subclass with the broker under its ``__task_name__``.
+
+    A ``timeout`` longer than a delivery may last (a share of QUEUE_RECLAIM_AFTER_SECONDS) is
+    cut to fit, with a warning: past it, another worker would run the task a second time.
+    """
+    if task_cls.timeout > delivery_budget():
+        logger.warning(
+            "task timeout cut to fit QUEUE_RECLAIM_AFTER_SECONDS",
+            task=task_cls.__task_name__,
+            timeout=task_cls.timeout,
+            cut_to=round(delivery_budget(), 2),
+            reclaim_after=app_config.QUEUE_RECLAIM_AFTER_SECONDS,
+        )
 
     async def execute(context: Context = TaskiqDepends(), **data: Any) -> None:
         if not await first_delivery(context.message.task_id):
@@ -260,7 +302,8 @@ def queued(task_cls: TaskT) -> TaskT:
                 task_id=context.message.task_id,
             )
             return
-        await task_cls().execute(data)
+        attempt = int(context.message.labels.get("attempt", 0))
+        await task_cls().execute(data, attempt)
 
     execute.__name__ = execute.__qualname__ = task_cls.__name__
     broker.register_task(execute, task_name=task_cls.__task_name__)
@@ -272,109 +315,144 @@ TaskData = Mapping[str, Any] | pydantic.BaseModel
 
 class QueueServiceInterface(ABC):
     @abstractmethod
-    async def push(self, task: type[BaseTask] | str, data: TaskData | None = None) -> None:
-        """Send ``task`` to the queue with ``data`` as its arguments: JSON types, or a Pydantic
-        model (sent as its JSON fields).
+    async def push(
+        self,
+        task: type[BaseTask] | str,
+        data: TaskData | None = None,
+        *,
+        delay: float = 0.0,
+        attempt: int = 0,
+    ) -> None:
+        """Queue ``task`` with ``data`` as its arguments: JSON types, or a Pydantic model (sent
+        as its JSON fields); ``delay`` seconds from now if given.
 
         ``task`` is the class, or its ``__task_name__`` where importing the class would point up
         the layers (a service queueing a task of its own module): the name must be registered.
         """
 
 
-def _task_arguments(data: TaskData | None) -> Mapping[str, Any]:
+def _task_arguments(data: TaskData | None) -> dict[str, Any]:
     if isinstance(data, pydantic.BaseModel):
         dumped: dict[str, Any] = data.model_dump(mode="json")
         return dumped
-    return data or {}
+    arguments = dict(data or {})
+    json.dumps(arguments)  # TypeError now, in the caller, for what cannot be stored
+    return arguments
 
 
-class TaskiqQueueService(QueueServiceInterface):
-    """Sends tasks to the broker; while Redis is unreachable or silent (a send waits at most
-    ``REDIS_TIMEOUT``), keeps them in order in a bounded spool. A task that fails to send for
-    another reason raises at once."""
+class OutboxQueueService(QueueServiceInterface):
+    """Queues tasks through the outbox.
 
-    RETRY_MAX_SECONDS = 5.0
+    Bound to a session (the ``QueueService`` dependency, ``unit_of_work().queue``) with a
+    transaction open: the task is written in that transaction and sent after it commits;
+    dropped if it rolls back. Otherwise (``queue_service`` in a command, a worker or a
+    listener; a read-only session, which never commits): the task is written and committed in
+    a session of its own, then sent at once.
+    """
 
-    def __init__(
-        self, task_broker: AsyncBroker, spool_size: int = 10_000, send_timeout: float = 2.0
+    def __init__(self, outbox: Outbox, db: AsyncSession | None = None) -> None:
+        self._outbox = outbox
+        self._db = db
+
+    def bound(self, db: AsyncSession) -> "OutboxQueueService":
+        """This service, writing in ``db``'s transactions."""
+        return OutboxQueueService(self._outbox, db)
+
+    async def push(
+        self,
+        task: type[BaseTask] | str,
+        data: TaskData | None = None,
+        *,
+        delay: float = 0.0,
+        attempt: int = 0,
     ) -> None:
-        self._broker = task_broker
-        self._send_timeout = send_timeout
-        self._spool: deque[tuple[str, Mapping[str, Any], str]] = deque()
-        self._spool_size = spool_size
-        self._flusher: asyncio.Task[None] | None = None
-
-    @property
-    def spooled(self) -> int:
-        return len(self._spool)
-
-    async def push(self, task: type[BaseTask] | str, data: TaskData | None = None) -> None:
         task_name = task if isinstance(task, str) else task.__task_name__
-        if self._broker.find_task(task_name) is None:
+        if broker.find_task(task_name) is None:
             raise LookupError(f"{task_name} is not registered: decorate its class with @queued")
         arguments = _task_arguments(data)
-        task_id = uuid.uuid4().hex  # kept when the send is retried: one task, however sent
-        if not self._spool and await self._send(task_name, arguments, task_id):
+        if (
+            self._db is not None
+            and self._db.in_transaction()
+            and not self._db.info.get("read_only")
+        ):
+            self._outbox.add(self._db, task_name, arguments, delay=delay, attempt=attempt)
             return
-        if len(self._spool) >= self._spool_size:
-            dropped, _, _ = self._spool.popleft()
-            await logger.a_error("task spool full; dropped the oldest task", task=dropped)
-        self._spool.append((task_name, arguments, task_id))
-        if self._flusher is None or self._flusher.done():
-            await logger.a_warning(
-                "task queue unreachable; keeping tasks until it answers", task=task_name
-            )
-            # Its own context: the flush outlives the request that started it.
-            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+        async with database.session() as db:
+            self._outbox.add(db, task_name, arguments, delay=delay, attempt=attempt)
+            await db.commit()
 
-    async def _send(self, task_name: str, data: Mapping[str, Any], task_id: str) -> bool:
-        registered = self._broker.find_task(task_name)
+
+def broker_sender(task_broker: AsyncBroker, timeout: float) -> Sender:
+    """Hands one outbox row to ``task_broker`` within ``timeout`` seconds; answers False when
+    Redis is unreachable or silent (a send that timed out may still arrive: the task id makes
+    the second copy a no-op)."""
+
+    async def send(envelope: Envelope) -> bool:
+        registered = task_broker.find_task(envelope.task_name)
         if registered is None:
-            raise LookupError(f"{task_name} is not registered: decorate it with @queued")
+            raise LookupError(f"{envelope.task_name} is not registered")
         try:
-            async with asyncio.timeout(self._send_timeout):
-                await registered.kicker().with_task_id(task_id).kiq(**data)
+            async with asyncio.timeout(timeout):
+                await (
+                    registered.kicker()
+                    .with_task_id(envelope.task_id)
+                    .with_labels(attempt=envelope.attempt)
+                    .kiq(**envelope.arguments)
+                )
         except TimeoutError:
-            return False  # Redis silent: kept and sent again; a copy that lands is skipped
+            return False
         except SendTaskError as error:
             if error.__cause__ is not None and redis_unavailable(error.__cause__):
-                return False  # worth keeping: Redis will answer again
-            raise  # the task itself cannot be sent (its data does not serialize, say)
+                return False
+            raise
         return True
 
-    async def _flush(self) -> None:
-        delay = 0.1
-        while self._spool:
-            task_name, data, task_id = self._spool[0]
-            try:
-                sent = await self._send(task_name, data, task_id)
-            except Exception:
-                await logger.a_exception("spooled task cannot be sent; dropped", task=task_name)
-                sent = True
-            if sent:
-                self._spool.popleft()
-                delay = 0.1
-                continue
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.RETRY_MAX_SECONDS)
-        await logger.a_info("task queue reachable again; spooled tasks sent")
-
-    async def close(self, wait_seconds: float = 5.0) -> None:
-        """Give the spool ``wait_seconds`` to empty; log what is lost."""
-        if self._flusher is not None and not self._flusher.done():
-            try:
-                async with asyncio.timeout(wait_seconds):
-                    await asyncio.shield(self._flusher)
-            except TimeoutError:
-                self._flusher.cancel()
-                await logger.a_error(
-                    "queue unreachable at shutdown; tasks lost", count=self.spooled
-                )
-        self._flusher = None
+    return send
 
 
-queue_service = TaskiqQueueService(broker, send_timeout=app_config.REDIS_TIMEOUT)
+outbox = Outbox(grace_seconds=app_config.OUTBOX_RELAY_AFTER_SECONDS)
+outbox.use(broker_sender(broker, app_config.REDIS_TIMEOUT))
+AppSession.after_commit.append(outbox.relay_committed)
+queue_service = OutboxQueueService(outbox)
 worker_heartbeat = Heartbeat(heartbeat_dir(app_config))
+
+
+class _Sweeper:
+    task: asyncio.Task[None] | None = None
+
+
+def start_sweeper() -> None:
+    """Relay what the outbox still holds every ``OUTBOX_SWEEP_SECONDS`` (0: never)."""
+    if app_config.OUTBOX_SWEEP_SECONDS > 0 and _Sweeper.task is None:
+        _Sweeper.task = asyncio.create_task(
+            sweep_forever(outbox, app_config.OUTBOX_SWEEP_SECONDS), context=contextvars.Context()
+        )
+
+
+async def stop_sweeper() -> None:
+    task, _Sweeper.task = _Sweeper.task, None
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def outbox_check() -> HealthWarning | None:
+    """Readiness: a warning while tasks wait longer than ``OUTBOX_WARN_AFTER_SECONDS``. The
+    database check reports a database that does not answer; this one then only warns."""
+    try:
+        state = await outbox.state()
+    except Exception as error:
+        return HealthWarning(f"unknown ({type(error).__name__})")
+    if state.oldest_seconds > app_config.OUTBOX_WARN_AFTER_SECONDS:
+        await logger.a_warning(
+            "tasks wait in the outbox",
+            depth=state.depth,
+            oldest_seconds=round(state.oldest_seconds),
+        )
+        return HealthWarning(
+            f"{state.depth} tasks waiting, the oldest for {state.oldest_seconds:.0f} s"
+        )
+    return None
 
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
@@ -382,13 +460,15 @@ async def _open_worker_resources(_state: TaskiqState) -> None:
     await open_resources(DatabaseRole.WORKER if broker.is_worker_process else DatabaseRole.API)
     if broker.is_worker_process:
         await worker_heartbeat.start()
+    if broker.is_worker_process or isinstance(broker, InMemoryBroker):
+        start_sweeper()
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def _close_worker_resources(_state: TaskiqState) -> None:
+    await stop_sweeper()
     if broker.is_worker_process:
         await worker_heartbeat.stop()
-    await queue_service.close()
     await close_resources()
 
 

@@ -1,12 +1,18 @@
 import asyncio
+import re
 import time
+import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
-from app.core.api.health import ReadinessChecks, readiness_checks
+from app.core.api.health import RESULT_TTL_SECONDS, ReadinessChecks, readiness_checks
 from app.core.configs import app_config
-from app.core.db import Database
+from app.core.db import Database, utcnow
+from app.core.db.counts import AppSession
+from app.core.services.outbox import OutboxMessage
 
 
 async def test_health_is_alive(client: httpx.AsyncClient) -> None:
@@ -101,3 +107,33 @@ async def test_a_check_slow_to_give_up_counts_as_down_within_the_timeout() -> No
 
 def test_the_readiness_timeout_is_configured() -> None:
     assert readiness_checks.timeout == app_config.HEALTH_CHECK_TIMEOUT
+
+
+async def test_ready_warns_while_queued_tasks_wait_too_long(
+    client: httpx.AsyncClient, db: AppSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_config, "OUTBOX_WARN_AFTER_SECONDS", 30)
+    long_ago = utcnow() - timedelta(minutes=2)
+    for _ in range(2):
+        db.add(
+            OutboxMessage(
+                task_name="tests.stuck",
+                arguments={},
+                task_id=uuid.uuid4().hex,
+                send_after=long_ago,
+                created_at=long_ago,
+            )
+        )
+    await db.flush()
+    await asyncio.sleep(RESULT_TTL_SECONDS)  # a round of checks from before is not reused
+
+    with capture_logs() as logs:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 200  # a warning, not a failure
+    body = response.json()
+    assert body["status"] == "warning"
+    assert re.fullmatch(
+        r"warning: 2 tasks waiting, the oldest for 12\d s", body["checks"]["outbox"]
+    )
+    assert any(log["event"] == "tasks wait in the outbox" for log in logs)

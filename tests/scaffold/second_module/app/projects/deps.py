@@ -9,8 +9,10 @@ from app.projects.services.project import ProjectService
 from app.projects.services.task import ProjectTaskService
 
 
-async def get_project_service(db: DBSession, events: EventsService) -> ProjectService:
-    return ProjectService(db, events)
+async def get_project_service(
+    db: DBSession, events: EventsService, queue: QueueService
+) -> ProjectService:
+    return ProjectService(db, events, queue)
 
 
 async def get_project_task_service(db: DBSession, queue: QueueService) -> ProjectTaskService:

@@ -1,21 +1,13 @@
-"""How the projects module reacts to events."""
+"""How the projects module reacts to events, its own or other modules'."""
 
 from app.auth import UserDeleted
 from app.core.deps import listener, unit_of_work
-from app.core.services.events import ListenedEvent
-from app.core.services.queue import queue_service
-from app.projects.events import ProjectCreated
 from app.projects.services.project import ProjectService
-from app.projects.tasks import AnnounceProject
 
 
-@listener(ProjectCreated)
-async def announce_project(event: ListenedEvent) -> None:
-    await queue_service.push(AnnounceProject, {"project_id": event.data["id"]})
-
-
-@listener(UserDeleted)
-async def delete_their_projects(event: ListenedEvent) -> None:
-    """A deleted user's projects go with them (soft-deleted, like the user)."""
+@listener(UserDeleted, durable=True)
+async def delete_their_projects(event: UserDeleted) -> None:
+    """A deleted user's projects go with them (soft-deleted, like the user). Durable: run by a
+    queue worker through the outbox, at least once; deleting twice is harmless."""
     async with unit_of_work() as uow:
-        await ProjectService(uow.db, uow.events).delete_all_of(event.data["id"])
+        await ProjectService(uow.db, uow.events, uow.queue).delete_all_of(event.id)

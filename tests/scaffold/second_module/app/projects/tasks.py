@@ -9,18 +9,20 @@ from app.core.services.mail import EmailData
 from app.core.services.queue import BaseTask
 from app.projects.emails.templates import ProjectCreatedEmail, TaskDoneEmail
 from app.projects.repositories import ProjectRepository, ProjectTaskRepository
+from app.projects.schemas.project import ANNOUNCE_PROJECT
 from app.projects.schemas.task import MAIL_TASK_DONE, TaskDone
 
 
 @queued
 class AnnounceProject(BaseTask):
-    """Mails the owner of a new project; runs in a queue worker after the commit.
+    """Mails the owner of a new project; queued by the service with it, run by a worker after
+    the commit.
 
     Another module's data (the owner's address) comes through its gateway; running twice
     mails twice, which is harmless here.
     """
 
-    __task_name__ = "projects.announce_project"
+    __task_name__ = ANNOUNCE_PROJECT
 
     async def run(self, **data: Any) -> None:
         async with unit_of_work(read_only=True) as uow, auth_gateway() as auth:

@@ -6,6 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.core.db import FilterParam, ListParams, SortParam
 from app.core.types import RequestModel
 
+# The queue task that mails the owner of a new project (registered in tasks.py); the service
+# queues it by name, since tasks sit above services.
+ANNOUNCE_PROJECT = "projects.announce_project"
+
 
 class ProjectCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100)

@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import ListParams, PaginatedResult
 from app.core.deps import cached
 from app.core.services.events import EventsServiceInterface
+from app.core.services.queue import QueueServiceInterface
 from app.projects.events import ProjectCreated, ProjectDeleted
 from app.projects.exceptions import ActionNotAllowed, ProjectNotFound
 from app.projects.models import Project
 from app.projects.repositories import ProjectRepository
-from app.projects.schemas.project import ProjectCreate, ProjectUpdate
+from app.projects.schemas.project import ANNOUNCE_PROJECT, ProjectCreate, ProjectUpdate
 
 
 @cached(ttl=600)
@@ -20,9 +21,15 @@ async def count_public_projects(db: AsyncSession) -> int:
 
 
 class ProjectService:
-    def __init__(self, db: AsyncSession, events: EventsServiceInterface) -> None:
+    """Rules for projects. Events and queued tasks go out inside the transaction, before the
+    commit; the cached public count is forgotten after it."""
+
+    def __init__(
+        self, db: AsyncSession, events: EventsServiceInterface, queue: QueueServiceInterface
+    ) -> None:
         self._db = db
         self._events = events
+        self._queue = queue
         self._repository = ProjectRepository()
 
     async def get(self, project_id: int) -> Project:
@@ -68,8 +75,9 @@ class ProjectService:
         project = await self._repository.create(
             self._db, data.model_dump() | {"owner_id": owner_id}
         )
-        await self._repository.commit(self._db)
         self._events.dispatch(ProjectCreated(id=project.id, owner_id=owner_id))
+        await self._queue.push(ANNOUNCE_PROJECT, {"project_id": project.id})
+        await self._repository.commit(self._db)
         if project.is_public:
             await count_public_projects.invalidate()
         return project

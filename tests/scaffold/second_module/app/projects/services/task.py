@@ -33,6 +33,7 @@ class ProjectTaskService:
             raise TaskNotFound
         if task.done_at is None:
             await self._repository.update(self._db, task, {"done_at": utcnow()})
-            await self._repository.commit(self._db)
+            # Queued in the transaction: the mail leaves only if "done" is committed.
             await self._queue.push(MAIL_TASK_DONE, TaskDone(task_id=task.id))
+            await self._repository.commit(self._db)
         return task

@@ -4,6 +4,7 @@ import httpx
 
 from tests.auth.factories.user import UserFactory
 from tests.projects.factories import ProjectFactory
+from tests.queue import drain_queue
 from tests.utils import login_user
 
 URL = "/api/v1/projects"
@@ -86,6 +87,7 @@ async def test_a_deleted_users_projects_go_with_them(client: httpx.AsyncClient) 
     assert (await client.get(f"{URL}/public-count")).json()["public_projects"] == 2
 
     gone = await client.delete("/api/v1/profile", headers=leaving_session.headers)
+    await drain_queue()  # the durable listener runs from the queue
 
     assert gone.status_code == 204
     assert (await client.get(f"{URL}/{theirs.id}", headers=session.headers)).status_code == 404

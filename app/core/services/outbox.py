@@ -1,0 +1,219 @@
+"""The transactional outbox: queued work written in the application's database, in the
+transaction that caused it, and relayed to the broker once that transaction committed.
+
+A row is relayed right after its commit (``relay_committed``, run by ``AppSession.commit``);
+rows left behind (the broker was down, the process died before relaying) are relayed by
+``sweep``, which the queue workers run every ``OUTBOX_SWEEP_SECONDS`` (the API process does too
+in embedded mode). A row leaves the table once the broker accepted it. Relays lock the rows they
+send (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite lets one writer in at a time), so two
+processes never send the same row at the same time.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+
+from app.core.db import BaseModel, database, utcnow
+from app.core.db.counts import UNCOUNTED_TABLES, AppSession
+from app.core.services.log import logger
+
+_PENDING_KEY = "outbox_pending"
+
+
+class OutboxMessage(BaseModel):
+    """A task waiting to reach the broker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_send_after_id", "send_after", "id"),)
+
+    # Rows come and go all day: a 64-bit id never runs out (SQLite's rowid already is).
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    task_name: Mapped[str] = mapped_column(String(200))
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Kept across sends: a copy that reaches the broker twice runs once (queue.first_delivery).
+    task_id: Mapped[str] = mapped_column(String(32), unique=True)
+    attempt: Mapped[int] = mapped_column(default=0)
+    # The sweeper's clock: a grace period after the commit, or a retry's delay.
+    send_after: Mapped[datetime]
+
+
+UNCOUNTED_TABLES.add(OutboxMessage.__tablename__)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What the broker is handed for one row."""
+
+    task_name: str
+    arguments: Mapping[str, Any]
+    task_id: str
+    attempt: int
+
+
+# Sends one task; False when the broker is unreachable (the row stays for the sweeper).
+Sender = Callable[[Envelope], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxState:
+    depth: int
+    oldest_seconds: float
+
+
+class Outbox:
+    """Writes rows in a caller's session and relays them with ``sender``; ``sessions`` opens
+    the sweeper's sessions (the application's database by default)."""
+
+    def __init__(
+        self,
+        *,
+        grace_seconds: float = 5.0,
+        batch_size: int = 100,
+        sessions: Callable[[], AsyncSession] = database.session,
+    ) -> None:
+        self._sender: Sender | None = None
+        self._sessions = sessions
+        self.grace_seconds = grace_seconds
+        self.batch_size = batch_size
+        self._broker_down_until = 0.0
+
+    def use(self, sender: Sender) -> None:
+        self._sender = sender
+
+    def add(
+        self,
+        db: AsyncSession,
+        task_name: str,
+        arguments: Mapping[str, Any],
+        *,
+        delay: float = 0.0,
+        attempt: int = 0,
+    ) -> str:
+        """Write a row in ``db``'s transaction; its id. A delayed row waits for the sweeper."""
+        task_id = uuid.uuid4().hex
+        wait = delay if delay > 0 else self.grace_seconds
+        db.add(
+            OutboxMessage(
+                task_name=task_name,
+                arguments=dict(arguments),
+                task_id=task_id,
+                attempt=attempt,
+                send_after=utcnow() + timedelta(seconds=wait),
+            )
+        )
+        if delay <= 0:
+            db.sync_session.info.setdefault(_PENDING_KEY, []).append(task_id)
+        return task_id
+
+    async def relay_committed(self, db: AppSession) -> None:
+        """Send the rows ``db`` just committed, unless the broker failed moments ago (then the
+        sweeper will). Called by ``AppSession.commit``."""
+        pending: list[str] = db.sync_session.info.pop(_PENDING_KEY, [])
+        if not pending or time.monotonic() < self._broker_down_until:
+            return
+        await self._relay(db, OutboxMessage.task_id.in_(pending))
+
+    async def sweep(self) -> int:
+        """Relay every row due, in batches; how many were sent."""
+        total = 0
+        while True:
+            async with self._sessions() as db:
+                sent = await self._relay(db, OutboxMessage.send_after <= utcnow())
+            total += sent
+            if sent < self.batch_size:
+                return total
+
+    async def _relay(self, db: AsyncSession, condition: ColumnElement[bool]) -> int:
+        if self._sender is None:
+            raise RuntimeError("The outbox has no sender; the queue module sets it")
+        rows: Sequence[OutboxMessage] = (
+            (
+                await db.execute(
+                    select(OutboxMessage)
+                    .where(condition)
+                    .order_by(OutboxMessage.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        sent: list[int] = []
+        try:
+            for row in rows:  # in order; the first that cannot be sent stops the batch
+                envelope = Envelope(row.task_name, row.arguments, row.task_id, row.attempt)
+                try:
+                    accepted = await self._sender(envelope)
+                except LookupError:  # renamed or removed since it was queued: never sendable
+                    await logger.a_error(
+                        "outbox row of an unknown task dropped",
+                        task=row.task_name,
+                        task_id=row.task_id,
+                    )
+                    accepted = True
+                if not accepted:
+                    self._broker_down_until = time.monotonic() + self.grace_seconds
+                    break
+                sent.append(row.id)
+        finally:
+            # Sent rows leave the table; a crash before this commit sends them again later,
+            # and their task id makes the second copy a no-op.
+            if sent:
+                await db.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(sent)))
+            await db.commit()
+        return len(sent)
+
+    async def state(self) -> OutboxState:
+        """How many rows wait, and how long ago the oldest one due was written."""
+        now = utcnow()
+        async with self._sessions() as db:
+            depth, oldest = (
+                await db.execute(
+                    select(
+                        func.count(),
+                        func.min(OutboxMessage.created_at).filter(OutboxMessage.send_after <= now),
+                    ).select_from(OutboxMessage)
+                )
+            ).one()
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return OutboxState(depth=int(depth), oldest_seconds=max(age, 0.0))
+
+
+async def sweep_forever(outbox: Outbox, interval: float) -> None:
+    """The sweeper's loop: relay what is due every ``interval`` seconds, whatever fails."""
+    while True:
+        try:
+            sent = await outbox.sweep()
+            if sent:
+                await logger.a_info("outbox rows relayed by the sweeper", count=sent)
+        except Exception as error:
+            await logger.a_warning("outbox sweep failed", error=type(error).__name__)
+        await asyncio.sleep(interval)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        session.info.pop(_PENDING_KEY, None)
