@@ -9,10 +9,12 @@ wrk script.
 """
 
 import asyncio
+import itertools
 import json
 import statistics
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -193,10 +195,28 @@ def refreshing(url: str, token: str) -> NextRequest:
     return next_request
 
 
+def numbered(request: Request, template: str) -> NextRequest:
+    """``request`` with ``template`` as its body, ``{n}`` replaced by a value new each time,
+    in this run and any other (a registration per request)."""
+    counter = itertools.count(1)
+    run = uuid.uuid4().hex[:8]
+
+    def next_request(_connection: int, _previous: Response | None) -> Request:
+        body = template.replace("{n}", f"{run}x{next(counter)}").encode()
+        return Request(request.method, request.url, request.headers, body)
+
+    return next_request
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     if spec.get("refresh_token"):
         next_request = refreshing(spec["url"], spec["refresh_token"])
+    elif spec.get("numbered"):
+        next_request = numbered(
+            Request(spec.get("method", "GET"), spec["url"], spec.get("headers", {})),
+            spec.get("body", ""),
+        )
     else:
         request = Request(
             spec.get("method", "GET"),

@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db.session import database, get_db_session
+from app.core.db.session import database, get_db_session, request_session
 from app.core.services.cache import CacheServiceInterface, cache_service, cached
 from app.core.services.events import (
     EventsServiceInterface,
@@ -35,9 +35,10 @@ async def get_cache_service() -> CacheServiceInterface:
     return cache_service
 
 
-async def get_queue_service(db: DBSession) -> QueueServiceInterface:
-    """Tasks queued in the request's transaction: sent after it commits, dropped on rollback."""
-    return queue_service.bound(db)
+async def get_queue_service(request: Request) -> QueueServiceInterface:
+    """Tasks queued in the request's transaction: sent after it commits, dropped on rollback.
+    A request that opened no session (or no transaction) sends them at once."""
+    return queue_service.bound_later(lambda: request_session(request))
 
 
 QueueService = Annotated[QueueServiceInterface, Depends(get_queue_service)]

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 from app.core.api import ListParamsBuilder, PaginatedResponse, max_body_bytes
 from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.db import BaseRepository
-from app.core.deps import DBSession, EventsService, cached, listener
+from app.core.deps import DBSession, EventsService, QueueService, cached, listener, queued
 from app.core.exceptions import NotFoundError
 from app.core.services.events import BaseEvent, ListenedEvent
+from app.core.services.queue import BaseTask
 from tests.core.models import (
     Widget,
     WidgetFilterParam,
@@ -89,6 +90,29 @@ async def failing_listener(event: ListenedEvent) -> None:
 @listener(WidgetMade)
 async def late_listener(event: ListenedEvent) -> None:
     received_events.append(ListenedEvent(name="late", data=event.data))
+
+
+queued_numbers: list[int] = []
+
+
+@queued
+class RecordNumber(BaseTask):
+    __task_name__ = "tests.routes.record_number"
+
+    async def run(self, **data: Any) -> None:
+        queued_numbers.append(int(data["n"]))
+
+
+@router.post("/queue/{n}", status_code=201)
+async def queue_with_a_widget(n: int, db: DBSession, queue: QueueService) -> dict[str, int]:
+    """A widget and a task in one transaction; an odd ``n`` rolls both back."""
+    db.add(Widget(name=f"queued-{n}", size=1, kind=WidgetKind.GEAR))
+    await db.flush()
+    await queue.push(RecordNumber, {"n": n})
+    if n % 2:
+        raise NotFoundError("rolled back")
+    await db.commit()
+    return {"n": n}
 
 
 @router.post("/widgets/{name}", status_code=201)

@@ -269,6 +269,12 @@ database = Database(app_config)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def request_session(request: Request) -> AsyncSession | None:
+    """The session ``get_db_session`` opened for this request, if it did."""
+    session: AsyncSession | None = getattr(request.state, "db_session", None)
+    return session
+
+
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session per request, read-only for safe methods; whatever the service did not commit
     is rolled back.
@@ -278,6 +284,7 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     pool has already discarded the connection.
     """
     session = database.session(read_only=request.method in SAFE_METHODS)
+    request.state.db_session = session
     try:
         yield session
     finally:

@@ -37,6 +37,7 @@ from app.core.db.counts import UNCOUNTED_TABLES, AppSession
 from app.core.services.log import logger
 
 _PENDING_KEY = "outbox_pending"
+_PENDING_KEYS: set[str] = set()
 
 
 class OutboxMessage(BaseModel):
@@ -97,6 +98,8 @@ class Outbox:
         self.grace_seconds = grace_seconds
         self.batch_size = batch_size
         self._broker_down_until = 0.0
+        self._pending_key = f"{_PENDING_KEY}:{id(self)}"
+        _PENDING_KEYS.add(self._pending_key)
 
     def use(self, sender: Sender) -> None:
         self._sender = sender
@@ -109,9 +112,13 @@ class Outbox:
         *,
         delay: float = 0.0,
         attempt: int = 0,
+        task_id: str | None = None,
+        relay: bool = True,
     ) -> str:
-        """Write a row in ``db``'s transaction; its id. A delayed row waits for the sweeper."""
-        task_id = uuid.uuid4().hex
+        """Write a row in ``db``'s transaction; its task id. A row is sent right after the
+        commit (unless the broker failed moments ago), or by the sweeper once due: when it has
+        a ``delay``, or ``relay`` is false."""
+        task_id = task_id or uuid.uuid4().hex
         wait = delay if delay > 0 else self.grace_seconds
         db.add(
             OutboxMessage(
@@ -122,14 +129,26 @@ class Outbox:
                 send_after=utcnow() + timedelta(seconds=wait),
             )
         )
-        if delay <= 0:
-            db.sync_session.info.setdefault(_PENDING_KEY, []).append(task_id)
+        if relay and delay <= 0:
+            db.sync_session.info.setdefault(self._pending_key, []).append(task_id)
         return task_id
+
+    async def send_now(self, task_name: str, arguments: Mapping[str, Any], task_id: str) -> bool:
+        """Hand a task to the broker without a row, for a push outside any transaction; False
+        (write a row with this ``task_id`` then) when the broker is, or was moments ago, down."""
+        if self._sender is None:
+            raise RuntimeError("The outbox has no sender; the queue module sets it")
+        if time.monotonic() < self._broker_down_until:
+            return False
+        if await self._sender(Envelope(task_name, arguments, task_id, 0)):
+            return True
+        self._broker_down_until = time.monotonic() + self.grace_seconds
+        return False
 
     async def relay_committed(self, db: AppSession) -> None:
         """Send the rows ``db`` just committed, unless the broker failed moments ago (then the
         sweeper will). Called by ``AppSession.commit``."""
-        pending: list[str] = db.sync_session.info.pop(_PENDING_KEY, [])
+        pending: list[str] = db.sync_session.info.pop(self._pending_key, [])
         if not pending or time.monotonic() < self._broker_down_until:
             return
         await self._relay(db, OutboxMessage.task_id.in_(pending))
@@ -216,4 +235,5 @@ async def sweep_forever(outbox: Outbox, interval: float) -> None:
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, previous: SessionTransaction) -> None:
     if previous.parent is None:
-        session.info.pop(_PENDING_KEY, None)
+        for key in _PENDING_KEYS:
+            session.info.pop(key, None)

@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import json
 import random
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -346,17 +347,25 @@ class OutboxQueueService(QueueServiceInterface):
     Bound to a session (the ``QueueService`` dependency, ``unit_of_work().queue``) with a
     transaction open: the task is written in that transaction and sent after it commits;
     dropped if it rolls back. Otherwise (``queue_service`` in a command, a worker or a
-    listener; a read-only session, which never commits): the task is written and committed in
-    a session of its own, then sent at once.
+    listener; a session with no transaction open, or a read-only one): the task is sent to the
+    broker at once, and only when the broker does not take it is it written and committed to
+    the outbox, for the sweeper. Either way, once ``push`` returned, the task is not lost.
     """
 
-    def __init__(self, outbox: Outbox, db: AsyncSession | None = None) -> None:
+    def __init__(
+        self, outbox: Outbox, session: Callable[[], AsyncSession | None] = lambda: None
+    ) -> None:
         self._outbox = outbox
-        self._db = db
+        self._session = session
 
     def bound(self, db: AsyncSession) -> "OutboxQueueService":
         """This service, writing in ``db``'s transactions."""
-        return OutboxQueueService(self._outbox, db)
+        return OutboxQueueService(self._outbox, lambda: db)
+
+    def bound_later(self, session: Callable[[], AsyncSession | None]) -> "OutboxQueueService":
+        """This service, writing in the transactions of the session ``session()`` returns when
+        a task is pushed (a request's, if the request opened one by then)."""
+        return OutboxQueueService(self._outbox, session)
 
     async def push(
         self,
@@ -370,15 +379,23 @@ class OutboxQueueService(QueueServiceInterface):
         if broker.find_task(task_name) is None:
             raise LookupError(f"{task_name} is not registered: decorate its class with @queued")
         arguments = _task_arguments(data)
-        if (
-            self._db is not None
-            and self._db.in_transaction()
-            and not self._db.info.get("read_only")
-        ):
-            self._outbox.add(self._db, task_name, arguments, delay=delay, attempt=attempt)
-            return
-        async with database.session() as db:
+        db = self._session()
+        if db is not None and db.in_transaction() and not db.info.get("read_only"):
             self._outbox.add(db, task_name, arguments, delay=delay, attempt=attempt)
+            return
+        task_id = uuid.uuid4().hex
+        if delay <= 0 and await self._outbox.send_now(task_name, arguments, task_id):
+            return
+        async with database.session() as db:  # kept until the broker takes it
+            self._outbox.add(
+                db,
+                task_name,
+                arguments,
+                delay=delay,
+                attempt=attempt,
+                task_id=task_id,
+                relay=False,  # the broker just failed: the sweeper's job
+            )
             await db.commit()
 
 

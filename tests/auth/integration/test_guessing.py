@@ -2,7 +2,6 @@
 password checks are limited per account, whoever makes them."""
 
 import asyncio
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,26 +46,21 @@ async def test_restore_password_does_no_lookup_on_the_request_path(
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(re.sub(r"sa_savepoint_\d+", "sa_savepoint", statement))
+        statements.append(statement)
 
     engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         known = await client.post("/api/v1/auth/restore-password", json={"email": user.email})
-        on_known, statements[:] = list(statements), []
         unknown = await client.post(
             "/api/v1/auth/restore-password", json={"email": "nobody@example.com"}
         )
-        on_unknown = list(statements)
     finally:
         event.remove(engine, "before_cursor_execute", record)
 
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
-    # Both answers only queued a task (an outbox row): the same statements, no user lookup.
-    assert on_known == on_unknown
-    assert on_known
-    assert not [sql for sql in on_known if "users" in sql]
+    assert statements == []  # both answers only queued a task
     await drain_queue()  # both lookups ran, in the queue
     [mail] = await sent_mail.wait_for(1)
     assert mail["To"] == user.email

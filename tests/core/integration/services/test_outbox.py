@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import pydantic
 import pytest
 from sqlalchemy import delete, func, select
@@ -19,8 +20,14 @@ from app.core.db.counts import AppSession
 from app.core.deps import unit_of_work
 from app.core.services.events import DeliverEvent, FastAPIEventsService, listener
 from app.core.services.outbox import Envelope, Outbox, OutboxMessage
-from app.core.services.queue import BaseTask, outbox, queue_service, queued
-from tests.core.routes import WidgetMade
+from app.core.services.queue import (
+    BaseTask,
+    OutboxQueueService,
+    outbox,
+    queue_service,
+    queued,
+)
+from tests.core.routes import WidgetMade, queued_numbers
 from tests.queue import drain_queue
 
 ran: list[dict[str, Any]] = []
@@ -96,6 +103,17 @@ async def test_a_task_pushed_in_a_transaction_leaves_only_when_it_commits(
     await drain_queue()
     assert ran == [{"n": 2}]
     assert await rows(db) == []  # relayed at once, and removed
+
+
+async def test_a_request_queues_in_its_transaction(client: httpx.AsyncClient) -> None:
+    queued_numbers.clear()
+
+    kept = await client.post("/test/queue/2")
+    dropped = await client.post("/test/queue/3")  # raises after the push: rolled back
+    await drain_queue()
+
+    assert (kept.status_code, dropped.status_code) == (201, 404)
+    assert queued_numbers == [2]
 
 
 async def test_a_push_outside_a_transaction_commits_its_own_row_and_sends_it(
@@ -195,6 +213,36 @@ async def test_a_broker_that_is_down_keeps_rows_until_it_answers(db: AppSession)
     await asyncio.sleep(0.3)
     assert await box.sweep() == 3
     assert sent == [1, 2, 3]
+    assert await rows(db) == []
+
+
+async def test_a_push_outside_a_transaction_goes_to_the_table_only_when_the_broker_fails(
+    db: AppSession,
+) -> None:
+    attempts: list[Envelope] = []
+    broker_up = True
+
+    async def sender(envelope: Envelope) -> bool:
+        attempts.append(envelope)
+        return broker_up
+
+    box = Outbox(grace_seconds=0.2)
+    box.use(sender)
+    service = OutboxQueueService(box)
+
+    await service.push(Record, {"n": 1})  # sent at once, no row
+    assert await rows(db) == []
+    broker_up = False
+    await service.push(Record, {"n": 2})  # refused: kept, under the id it was tried with
+    await service.push(Record, {"n": 3})  # the broker failed moments ago: not tried again
+    [first, second] = await rows(db)
+
+    assert [envelope.arguments for envelope in attempts] == [{"n": 1}, {"n": 2}]
+    assert (first.arguments, first.task_id) == ({"n": 2}, attempts[1].task_id)
+    assert second.arguments == {"n": 3}
+    broker_up = True
+    await asyncio.sleep(0.3)
+    assert await box.sweep() == 2
     assert await rows(db) == []
 
 
