@@ -95,6 +95,15 @@ async def app(smtp_server: SMTPServer) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture(autouse=True)
+async def finish_in_process_tasks() -> AsyncIterator[None]:
+    """Tasks a test started on the embedded broker end within it, not in the next test's
+    transaction."""
+    yield
+    if isinstance(broker, InMemoryBroker):
+        await broker.wait_all()
+
+
+@pytest.fixture(autouse=True)
 async def fresh_cache() -> AsyncIterator[None]:
     """Each test starts with an empty cache (``@cached`` responses, marks, totals), and one that
     made Redis fail leaves no skipped calls or replays to the next."""

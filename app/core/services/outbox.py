@@ -27,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    update,
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,8 +93,12 @@ class Outbox:
         grace_seconds: float = 5.0,
         batch_size: int = 100,
         sessions: Callable[[], AsyncSession] = database.session,
+        lease_seconds: float | None = None,
     ) -> None:
         self._sender: Sender | None = None
+        # Without a durable broker (tasks run in this process): a sent row stays, due again
+        # after the lease, until ``done`` removes it; a process that dies mid-task loses none.
+        self.lease_seconds = lease_seconds
         self._sessions = sessions
         self.grace_seconds = grace_seconds
         self.batch_size = batch_size
@@ -135,10 +140,11 @@ class Outbox:
 
     async def send_now(self, task_name: str, arguments: Mapping[str, Any], task_id: str) -> bool:
         """Hand a task to the broker without a row, for a push outside any transaction; False
-        (write a row with this ``task_id`` then) when the broker is, or was moments ago, down."""
+        (write a row with this ``task_id`` then) when the broker is, or was moments ago, down,
+        or when rows are leased (the broker keeps nothing)."""
         if self._sender is None:
             raise RuntimeError("The outbox has no sender; the queue module sets it")
-        if time.monotonic() < self._broker_down_until:
+        if self.lease_seconds is not None or time.monotonic() < self._broker_down_until:
             return False
         if await self._sender(Envelope(task_name, arguments, task_id, 0)):
             return True
@@ -179,7 +185,10 @@ class Outbox:
             .scalars()
             .all()
         )
+        if self.lease_seconds is not None:
+            return await self._relay_leased(db, rows, self.lease_seconds, self._sender)
         sent: list[int] = []
+        dropped: list[int] = []
         try:
             for row in rows:  # in order; the first that cannot be sent stops the batch
                 envelope = Envelope(row.task_name, row.arguments, row.task_id, row.attempt)
@@ -191,7 +200,8 @@ class Outbox:
                         task=row.task_name,
                         task_id=row.task_id,
                     )
-                    accepted = True
+                    dropped.append(row.id)
+                    continue
                 if not accepted:
                     self._broker_down_until = time.monotonic() + self.grace_seconds
                     break
@@ -199,10 +209,51 @@ class Outbox:
         finally:
             # Sent rows leave the table; a crash before this commit sends them again later,
             # and their task id makes the second copy a no-op.
-            if sent:
-                await db.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(sent)))
-            await db.commit()
+            await self._settle(db, sent, dropped)
         return len(sent)
+
+    async def _settle(self, db: AsyncSession, sent: list[int], dropped: list[int]) -> None:
+        if sent or dropped:
+            await db.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(sent + dropped)))
+        await db.commit()
+
+    async def _relay_leased(
+        self, db: AsyncSession, rows: Sequence[OutboxMessage], lease: float, sender: Sender
+    ) -> int:
+        """Claim the rows for ``lease`` seconds and commit, then send them: the tasks run in
+        this process, with no lock held, and remove their rows when done."""
+        envelopes = [Envelope(r.task_name, r.arguments, r.task_id, r.attempt) for r in rows]
+        if rows:
+            await db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([row.id for row in rows]))
+                .values(send_after=utcnow() + timedelta(seconds=lease))
+            )
+        await db.commit()
+        sent = 0
+        for envelope in envelopes:
+            try:
+                accepted = await sender(envelope)
+            except LookupError:
+                await logger.a_error(
+                    "outbox row of an unknown task dropped",
+                    task=envelope.task_name,
+                    task_id=envelope.task_id,
+                )
+                await self.done(envelope.task_id)
+                continue
+            if not accepted:  # claimed still: sent again when the lease ends
+                break
+            sent += 1
+        return sent
+
+    async def done(self, task_id: str) -> None:
+        """A task sent under a lease finished (or failed for good): its row goes."""
+        if self.lease_seconds is None:
+            return
+        async with self._sessions() as db:
+            await db.execute(delete(OutboxMessage).where(OutboxMessage.task_id == task_id))
+            await db.commit()
 
     async def state(self) -> OutboxState:
         """How many rows wait, and how long ago the oldest one due was written."""

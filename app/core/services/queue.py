@@ -304,7 +304,10 @@ def queued(task_cls: TaskT) -> TaskT:
             )
             return
         attempt = int(context.message.labels.get("attempt", 0))
-        await task_cls().execute(data, attempt)
+        try:
+            await task_cls().execute(data, attempt)
+        finally:
+            await outbox.done(context.message.task_id)
 
     execute.__name__ = execute.__qualname__ = task_cls.__name__
     broker.register_task(execute, task_name=task_cls.__task_name__)
@@ -394,7 +397,8 @@ class OutboxQueueService(QueueServiceInterface):
                 delay=delay,
                 attempt=attempt,
                 task_id=task_id,
-                relay=False,  # the broker just failed: the sweeper's job
+                # Sent after the commit, unless the broker just refused it (the sweeper then).
+                relay=self._outbox.lease_seconds is not None,
             )
             await db.commit()
 
@@ -427,7 +431,13 @@ def broker_sender(task_broker: AsyncBroker, timeout: float) -> Sender:
     return send
 
 
-outbox = Outbox(grace_seconds=app_config.OUTBOX_RELAY_AFTER_SECONDS)
+outbox = Outbox(
+    grace_seconds=app_config.OUTBOX_RELAY_AFTER_SECONDS,
+    # In-process tasks: rows stay until their task is done (the worker reclaims them on Redis).
+    lease_seconds=app_config.QUEUE_RECLAIM_AFTER_SECONDS
+    if isinstance(broker, InMemoryBroker)
+    else None,
+)
 outbox.use(broker_sender(broker, app_config.REDIS_TIMEOUT))
 AppSession.after_commit.append(outbox.relay_committed)
 queue_service = OutboxQueueService(outbox)

@@ -18,7 +18,7 @@ from app.core.configs import app_config
 from app.core.db import create_engine, utcnow
 from app.core.db.counts import AppSession
 from app.core.deps import unit_of_work
-from app.core.services.events import DeliverEvent, FastAPIEventsService, listener
+from app.core.services.events import BaseEvent, DeliverEvent, FastAPIEventsService, listener
 from app.core.services.outbox import Envelope, Outbox, OutboxMessage
 from app.core.services.queue import (
     BaseTask,
@@ -27,11 +27,10 @@ from app.core.services.queue import (
     queue_service,
     queued,
 )
-from tests.core.routes import WidgetMade, queued_numbers
+from tests.core.routes import queued_numbers
 from tests.queue import drain_queue
 
 ran: list[dict[str, Any]] = []
-heard: list[WidgetMade] = []
 
 
 @queued
@@ -61,8 +60,18 @@ class Slow(BaseTask):
         await asyncio.sleep(30)
 
 
-@listener(WidgetMade, durable=True)
-async def remember_widget(event: WidgetMade) -> None:
+class ParcelShipped(BaseEvent):
+    __event_name__ = "tests.parcel_shipped"
+
+    parcel_id: int
+    name: str
+
+
+heard: list[ParcelShipped] = []
+
+
+@listener(ParcelShipped, durable=True)
+async def remember_parcel(event: ParcelShipped) -> None:
     heard.append(event)
 
 
@@ -246,6 +255,32 @@ async def test_a_push_outside_a_transaction_goes_to_the_table_only_when_the_brok
     assert await rows(db) == []
 
 
+async def test_without_a_durable_broker_a_row_stays_until_its_task_is_done(
+    db: AppSession,
+) -> None:
+    """Embedded mode: tasks run in the process, so a process that dies mid-task must find
+    them again after a restart."""
+    sent: list[str] = []
+
+    async def sender(envelope: Envelope) -> bool:
+        sent.append(envelope.task_id)  # started, then the process "dies": no done()
+        return True
+
+    box = Outbox(grace_seconds=0.1, lease_seconds=0.3)
+    box.use(sender)
+    task_id = box.add(db, Record.__task_name__, {"n": 1})
+    await db.flush()
+    await box.relay_committed(db)
+
+    assert sent == [task_id]
+    assert await box.sweep() == 0  # claimed for the lease
+    await asyncio.sleep(0.4)
+    assert await box.sweep() == 1  # the lease ran out: sent again
+    assert sent == [task_id, task_id]
+    await box.done(task_id)
+    assert await rows(db) == []
+
+
 async def test_a_long_retry_goes_back_to_the_queue_instead_of_sleeping(db: AppSession) -> None:
     started = asyncio.get_running_loop().time()
 
@@ -274,7 +309,7 @@ async def test_a_delivery_never_outlives_the_reclaim_window(
 async def test_a_durable_listener_is_queued_with_the_transaction(db: AppSession) -> None:
     events = FastAPIEventsService(db)
     await db.execute(select(1))
-    events.dispatch(WidgetMade(widget_id=5, name="durable"))
+    events.dispatch(ParcelShipped(parcel_id=5, name="durable"))
 
     [row] = await rows(db)
     assert row.task_name == DeliverEvent.__task_name__
@@ -282,7 +317,7 @@ async def test_a_durable_listener_is_queued_with_the_transaction(db: AppSession)
     await db.commit()
     await drain_queue()
 
-    assert heard == [WidgetMade(widget_id=5, name="durable")]  # the typed event
+    assert heard == [ParcelShipped(parcel_id=5, name="durable")]  # the typed event
 
 
 async def test_a_durable_listener_of_a_rolled_back_transaction_never_runs(
@@ -290,7 +325,7 @@ async def test_a_durable_listener_of_a_rolled_back_transaction_never_runs(
 ) -> None:
     async with unit_of_work() as uow:
         await uow.db.execute(select(1))
-        uow.events.dispatch(WidgetMade(widget_id=6, name="dropped"))
+        uow.events.dispatch(ParcelShipped(parcel_id=6, name="dropped"))
 
     await drain_queue()
     assert heard == []
