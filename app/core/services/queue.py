@@ -328,7 +328,8 @@ class QueueServiceInterface(ABC):
         attempt: int = 0,
     ) -> None:
         """Queue ``task`` with ``data`` as its arguments: JSON types, or a Pydantic model (sent
-        as its JSON fields); ``delay`` seconds from now if given.
+        as its JSON fields); ``delay`` seconds from now if given. ``attempt`` counts the tries
+        already made (a retry queued by ``BaseTask`` sets it).
 
         ``task`` is the class, or its ``__task_name__`` where importing the class would point up
         the layers (a service queueing a task of its own module): the name must be registered.
