@@ -1,6 +1,8 @@
 """The ASGI application: ``app.main:app``."""
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.core import listeners  # noqa: F401  (registers every module's listeners)
 from app.core.api import health
@@ -14,6 +16,9 @@ from app.core.lifespan import lifespan
 from app.core.routers import api_router
 from app.core.services.events import EVENTS_MIDDLEWARE_ID, EventsMiddleware, RegistryEventHandler
 
+# The container's health check calls the API on loopback, whatever ALLOWED_HOSTS says.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
 
 def create_app(config: AppConfig = app_config) -> FastAPI:
     config.check_startup()
@@ -24,6 +29,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url="/openapi.json" if config.docs_enabled else None,
         # No trailing-slash redirects: their Location would be built from the Host header.
         redirect_slashes=False,
     )
@@ -35,11 +41,26 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         middleware_id=EVENTS_MIDDLEWARE_ID,
     )
     app.add_middleware(RequestContextMiddleware, redis_budget=config.REDIS_REQUEST_BUDGET)
+    if config.ALLOWED_HOSTS:
+        app.add_middleware(
+            TrustedHostMiddleware, allowed_hosts=[*config.ALLOWED_HOSTS, *LOOPBACK_HOSTS]
+        )
+    if config.CORS_ORIGINS:  # outermost: preflights and error answers get their headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.CORS_ORIGINS,
+            allow_credentials=config.CORS_ALLOW_CREDENTIALS,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router)
     document_sign_in(app)
-    add_docs(app)  # last: every request tries routes in order, and the docs are rarely asked for
+    if config.docs_enabled:
+        add_docs(app)  # last: every request tries routes in order; the docs are rarely asked for
     return app
 
 

@@ -1,14 +1,17 @@
 """Settings shared by the whole application."""
 
+import re
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from app.core.configs.base import BaseConfig
 
 # Used outside production when SECRET_KEY is not set; production refuses to start with it.
+# A browser origin: scheme, host and optional port, nothing after.
+ORIGIN = re.compile(r"https?://[^/\s:]+(:\d{1,5})?/?")
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0123456789"  # noqa: S105
 PLACEHOLDER_SECRET_KEYS = frozenset(
     {
@@ -106,6 +109,16 @@ class AppConfig(BaseConfig):
     RATE_LIMITER_ENABLED: bool = True
     TRUSTED_PROXIES: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 
+    # Browser origins (scheme://host[:port], comma-separated) allowed to call the API; empty: none.
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Let those origins send cookies and HTTP authentication (bearer tokens need no credentials).
+    CORS_ALLOW_CREDENTIALS: bool = False
+    # Host names the API answers to (``*.example.com`` for subdomains); empty: any. Loopback
+    # names are always allowed, for the container's health check.
+    ALLOWED_HOSTS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # /docs, /redoc and /openapi.json; unset: on, except in production.
+    DOCS_ENABLED: bool | None = None
+
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1)
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1)
     RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=60, ge=1)
@@ -121,11 +134,28 @@ class AppConfig(BaseConfig):
 
     @model_validator(mode="before")
     @classmethod
-    def _split_trusted_proxies(cls, data: dict[str, object]) -> dict[str, object]:
-        raw = data.get("TRUSTED_PROXIES") if isinstance(data, dict) else None
-        if isinstance(raw, str):
-            data["TRUSTED_PROXIES"] = [item.strip() for item in raw.split(",") if item.strip()]
+    def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
+        for key in ("TRUSTED_PROXIES", "CORS_ORIGINS", "ALLOWED_HOSTS"):
+            raw = data.get(key) if isinstance(data, dict) else None
+            if isinstance(raw, str):
+                data[key] = [item.strip() for item in raw.split(",") if item.strip()]
         return data
+
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], no path"
+                )
+        return [origin.rstrip("/") for origin in origins]
+
+    @model_validator(mode="after")
+    def _no_credentials_for_every_origin(self) -> Self:
+        if self.CORS_ALLOW_CREDENTIALS and "*" in self.CORS_ORIGINS:
+            raise ValueError("CORS_ALLOW_CREDENTIALS needs the origins listed, not '*'")
+        return self
 
     @model_validator(mode="after")
     def _default_secret_key(self) -> Self:
@@ -136,6 +166,10 @@ class AppConfig(BaseConfig):
     @property
     def is_production(self) -> bool:
         return self.APP_ENV is AppEnv.PRODUCTION
+
+    @property
+    def docs_enabled(self) -> bool:
+        return not self.is_production if self.DOCS_ENABLED is None else self.DOCS_ENABLED
 
     @property
     def uses_dev_secret_key(self) -> bool:
