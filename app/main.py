@@ -8,7 +8,11 @@ from app.core import listeners  # noqa: F401  (registers every module's listener
 from app.core.api import health
 from app.core.api.docs import add_docs
 from app.core.api.errors import register_error_handlers
-from app.core.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.api.middleware import (
+    BodySizeLimitMiddleware,
+    ClientAddressMiddleware,
+    RequestContextMiddleware,
+)
 from app.core.api.responses import document_sign_in
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
@@ -41,6 +45,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         middleware_id=EVENTS_MIDDLEWARE_ID,
     )
     app.add_middleware(RequestContextMiddleware, redis_budget=config.REDIS_REQUEST_BUDGET)
+    app.add_middleware(ClientAddressMiddleware, config=config)
     if config.ALLOWED_HOSTS:
         app.add_middleware(
             TrustedHostMiddleware, allowed_hosts=[*config.ALLOWED_HOSTS, *LOOPBACK_HOSTS]

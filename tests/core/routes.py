@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pydantic
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from app.core.api import ListParamsBuilder, PaginatedResponse, max_body_bytes
 from app.core.api.limiter import ConfigurableRateLimiter
@@ -90,6 +90,14 @@ async def failing_listener(event: ListenedEvent) -> None:
 @listener(WidgetMade)
 async def late_listener(event: ListenedEvent) -> None:
     received_events.append(ListenedEvent(name="late", data=event.data))
+
+
+@router.get("/client")
+async def who_is_calling(request: Request) -> dict[str, str]:
+    return {
+        "client": request.client.host if request.client else "",
+        "scheme": request.url.scheme,
+    }
 
 
 queued_numbers: list[int] = []

@@ -2,12 +2,11 @@
 
 fastapi-limiter 0.2 on its own puts every client in one shared bucket, trusts any
 ``X-Forwarded-For`` and keys on the concrete path. Here the bucket key is the client address
-(taken from ``X-Forwarded-For`` only when the socket peer is in ``TRUSTED_PROXIES``), the method
-and the route template. Budgets live in Redis when ``REDIS_URL`` is set, else in process memory.
-If Redis fails or is slow (past the request's Redis budget), the request is let through.
+(``request.client``: the socket peer, or behind ``TRUSTED_PROXIES`` the address they
+forwarded), the method and the route template. Budgets live in Redis when ``REDIS_URL`` is set,
+else in process memory. If Redis fails or is slow (past the request's Redis budget), the request
+is let through.
 """
-
-from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from fastapi import HTTPException, Request, Response, status
 from fastapi_limiter.depends import RateLimiter
@@ -25,29 +24,9 @@ from app.core.services.redis import (
 
 
 def client_address(request: Request) -> str:
-    """The socket peer, or the nearest untrusted address in ``X-Forwarded-For`` behind a
-    trusted proxy (walking from the right, as each proxy appends the address it saw)."""
-    peer = request.client.host if request.client else "unknown"
-    trusted = app_config.TRUSTED_PROXIES
-    if not trusted or not _is_trusted(peer):
-        return peer
-    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
-    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
-        if not _is_trusted(hop):
-            return hop if _parse(hop) else peer
-    return peer
-
-
-def _parse(address: str) -> IPv4Address | IPv6Address | None:
-    try:
-        return ip_address(address)
-    except ValueError:
-        return None
-
-
-def _is_trusted(address: str) -> bool:
-    parsed = _parse(address)
-    return parsed is not None and any(parsed in network for network in app_config.TRUSTED_PROXIES)
+    """The client's address (behind ``TRUSTED_PROXIES``, the one they forwarded: see
+    ``ClientAddressMiddleware``)."""
+    return request.client.host if request.client else "unknown"
 
 
 class RouteRateLimiter(RateLimiter):

@@ -5,13 +5,16 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from ipaddress import ip_address
 from typing import Any, TypeVar
 
 import structlog
 from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.core.api.routing import route_template
+from app.core.configs import AppConfig, app_config
 from app.core.services.redis import start_request_budget
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -154,3 +157,50 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class ClientAddressMiddleware:
+    """``request.client`` is the real client behind ``TRUSTED_PROXIES``, for everything
+    downstream (rate limits, logs, sessions).
+
+    uvicorn's ``ProxyHeadersMiddleware`` reads ``X-Forwarded-For`` (and ``X-Forwarded-Proto``)
+    when the socket peer is a trusted proxy, taking the nearest address no trusted proxy
+    added. A hop that is not an IP address leaves the socket peer in place. The proxies are
+    read from the configuration on each request (changing them needs no new app).
+    """
+
+    def __init__(self, app: ASGIApp, config: AppConfig = app_config) -> None:
+        self.app = app
+        self._config = config
+        self._trusted: tuple[Any, ...] = ()
+        self._proxied: ProxyHeadersMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        networks = self._config.TRUSTED_PROXIES
+        if not networks or scope["type"] == "lifespan":  # the usual case: one check, no copy
+            await self.app(scope, receive, send)
+            return
+        trusted = tuple(networks)
+        if self._proxied is None or trusted != self._trusted:
+            hosts = [str(network) for network in trusted]
+            self._proxied = ProxyHeadersMiddleware(self._keep_ip_clients, trusted_hosts=hosts)
+            self._trusted = trusted
+        scope[_PEER] = scope.get("client")
+        await self._proxied(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _keep_ip_clients(self, scope: Any, receive: Any, send: Any) -> None:
+        client = scope.get("client")
+        if client is not None and not _is_ip_address(client[0]):
+            scope["client"] = scope[_PEER]
+        await self.app(scope, receive, send)
+
+
+_PEER = "app.socket_peer"
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
