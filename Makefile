@@ -81,9 +81,11 @@ bench: install ## Benchmark the kit against a minimal baseline (PostgreSQL, Redi
 drills: install ## Load and fault drills: 500 connections, PostgreSQL restart, Redis stop, API killed with tasks in the outbox, silent PostgreSQL and Redis, worker kill (ARGS=names)
 	$(BIN)/python -m bench.drills $(ARGS)
 
-check-deploy: install ## Lint the Dockerfile (hadolint) and validate the compose files (Compose schema)
+check-deploy: install ## Lint the Dockerfile (hadolint); validate the compose files, the CI workflow and Dependabot's config
 	$(BIN)/hadolint --failure-threshold info Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml docker-compose.prod.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 clean: ## Remove the virtualenv, caches and local databases
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .coverage htmlcov

@@ -2,6 +2,7 @@
 Compose specification's JSON schema, and the properties the stacks rely on. The stacks
 themselves run in scripts/compose-check.sh."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,20 @@ def test_production_is_a_compose_project_of_its_own() -> None:
 def test_make_checks_the_image_venv_against_the_lock_not_timestamps() -> None:
     assert "sha256sum poetry.lock > /opt/venv/.lock-sha256" in (ROOT / "Dockerfile").read_text()
     assert "sha256sum --check --status $(VENV)/.lock-sha256" in (ROOT / "Makefile").read_text()
+
+
+def test_workflow_actions_are_pinned_by_commit_with_their_version_named() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    uses = re.findall(r"uses:\s*(\S+)(.*)", workflow)
+
+    assert uses
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+        assert re.fullmatch(r"\s*# v\d+(\.\d+)*", comment), f"{action}: name its version"
+
+
+def test_dependabot_watches_packages_images_and_actions() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+
+    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
+    assert ecosystems == {"pip", "docker", "docker-compose", "github-actions"}

@@ -20,7 +20,9 @@ import pytest
 from tests.mail import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+)
 PASSWORD = "Quiet-Harbour-Lantern-4817"
 
 pytestmark = [
