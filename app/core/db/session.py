@@ -254,7 +254,7 @@ class Database:
         if factory is None:
             raise RuntimeError("The database is not connected; is the lifespan running?")
         session = factory()
-        session.info["read_only"] = read_only
+        session.info[READ_ONLY_SESSION] = read_only
         return session
 
     async def ping(self) -> None:
@@ -267,6 +267,14 @@ database = Database(app_config)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Marks, in a session's ``info``, one that never commits (its transaction only reads).
+READ_ONLY_SESSION = "read_only"
+
+
+def in_writable_transaction(db: AsyncSession) -> bool:
+    """Whether ``db`` has a transaction open that may commit (not a read-only session's):
+    where events and queued tasks can wait for the commit."""
+    return db.in_transaction() and not db.info.get(READ_ONLY_SESSION, False)
 
 
 def request_session(request: Request) -> AsyncSession | None:

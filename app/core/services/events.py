@@ -28,6 +28,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.core.db.session import in_writable_transaction
 from app.core.services.log import logger
 from app.core.services.queue import BaseTask, outbox, queue_service, queued
 from app.core.services.redis import end_request_budget
@@ -61,21 +62,25 @@ ListenerT = TypeVar("ListenerT", bound=Listener)
 @dataclass(frozen=True, slots=True)
 class RegisteredListener:
     func: Listener
-    event_cls: type[BaseEvent]
     durable: bool
+    # The event class its first parameter is annotated with, else None (a ListenedEvent).
+    typed_as: type[BaseEvent] | None
 
     @property
     def key(self) -> str:
         return f"{self.func.__module__}.{self.func.__qualname__}"
 
     def argument(self, name: str, data: Any) -> Any:
-        """The typed event when the listener's first parameter asks for its class."""
-        hints = get_type_hints(self.func)
-        hints.pop("return", None)
-        wanted = next(iter(hints.values()), ListenedEvent)
-        if isinstance(wanted, type) and issubclass(wanted, BaseEvent):
-            return wanted.model_validate(data)
+        if self.typed_as is not None:
+            return self.typed_as.model_validate(data)
         return ListenedEvent(name=name, data=data)
+
+
+def _event_parameter(func: Listener) -> type[BaseEvent] | None:
+    hints = get_type_hints(func)
+    hints.pop("return", None)
+    wanted = next(iter(hints.values()), None)
+    return wanted if isinstance(wanted, type) and issubclass(wanted, BaseEvent) else None
 
 
 class ListenerRegistry:
@@ -87,7 +92,7 @@ class ListenerRegistry:
     def register(self, event_cls: type[BaseEvent], func: Listener, *, durable: bool) -> None:
         registered = self._listeners[event_cls.__event_name__]
         if all(item.func is not func for item in registered):
-            registered.append(RegisteredListener(func, event_cls, durable))
+            registered.append(RegisteredListener(func, durable, _event_parameter(func)))
 
     def listeners_for(self, name: str, *, durable: bool) -> list[RegisteredListener]:
         return [item for item in self._listeners.get(name, ()) if item.durable is durable]
@@ -238,7 +243,7 @@ class FastAPIEventsService(EventsServiceInterface):
 
     def dispatch(self, event: BaseEvent) -> None:
         db = self._db
-        if db is None or not db.in_transaction() or db.info.get("read_only"):
+        if db is None or not in_writable_transaction(db):
             deliver(event)
             return
         data = event.model_dump(mode="json")

@@ -142,11 +142,10 @@ class Outbox:
         """Hand a task to the broker without a row, for a push outside any transaction; False
         (write a row with this ``task_id`` then) when the broker is, or was moments ago, down,
         or when rows are leased (the broker keeps nothing)."""
-        if self._sender is None:
-            raise RuntimeError("The outbox has no sender; the queue module sets it")
+        sender = self._require_sender()
         if self.lease_seconds is not None or time.monotonic() < self._broker_down_until:
             return False
-        if await self._sender(Envelope(task_name, arguments, task_id, 0)):
+        if await sender(Envelope(task_name, arguments, task_id, 0)):
             return True
         self._broker_down_until = time.monotonic() + self.grace_seconds
         return False
@@ -170,8 +169,7 @@ class Outbox:
                 return total
 
     async def _relay(self, db: AsyncSession, condition: ColumnElement[bool]) -> int:
-        if self._sender is None:
-            raise RuntimeError("The outbox has no sender; the queue module sets it")
+        sender = self._require_sender()
         rows: Sequence[OutboxMessage] = (
             (
                 await db.execute(
@@ -186,20 +184,13 @@ class Outbox:
             .all()
         )
         if self.lease_seconds is not None:
-            return await self._relay_leased(db, rows, self.lease_seconds, self._sender)
+            return await self._relay_leased(db, rows, self.lease_seconds, sender)
         sent: list[int] = []
         dropped: list[int] = []
         try:
             for row in rows:  # in order; the first that cannot be sent stops the batch
-                envelope = Envelope(row.task_name, row.arguments, row.task_id, row.attempt)
-                try:
-                    accepted = await self._sender(envelope)
-                except LookupError:  # renamed or removed since it was queued: never sendable
-                    await logger.a_error(
-                        "outbox row of an unknown task dropped",
-                        task=row.task_name,
-                        task_id=row.task_id,
-                    )
+                accepted = await _offer(sender, _envelope(row))
+                if accepted is None:
                     dropped.append(row.id)
                     continue
                 if not accepted:
@@ -209,20 +200,17 @@ class Outbox:
         finally:
             # Sent rows leave the table; a crash before this commit sends them again later,
             # and their task id makes the second copy a no-op.
-            await self._settle(db, sent, dropped)
+            if sent or dropped:
+                await db.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(sent + dropped)))
+            await db.commit()
         return len(sent)
-
-    async def _settle(self, db: AsyncSession, sent: list[int], dropped: list[int]) -> None:
-        if sent or dropped:
-            await db.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(sent + dropped)))
-        await db.commit()
 
     async def _relay_leased(
         self, db: AsyncSession, rows: Sequence[OutboxMessage], lease: float, sender: Sender
     ) -> int:
         """Claim the rows for ``lease`` seconds and commit, then send them: the tasks run in
         this process, with no lock held, and remove their rows when done."""
-        envelopes = [Envelope(r.task_name, r.arguments, r.task_id, r.attempt) for r in rows]
+        envelopes = [_envelope(row) for row in rows]
         if rows:
             await db.execute(
                 update(OutboxMessage)
@@ -232,20 +220,19 @@ class Outbox:
         await db.commit()
         sent = 0
         for envelope in envelopes:
-            try:
-                accepted = await sender(envelope)
-            except LookupError:
-                await logger.a_error(
-                    "outbox row of an unknown task dropped",
-                    task=envelope.task_name,
-                    task_id=envelope.task_id,
-                )
+            accepted = await _offer(sender, envelope)
+            if accepted is None:
                 await self.done(envelope.task_id)
                 continue
             if not accepted:  # claimed still: sent again when the lease ends
                 break
             sent += 1
         return sent
+
+    def _require_sender(self) -> Sender:
+        if self._sender is None:
+            raise RuntimeError("The outbox has no sender; the queue module sets it")
+        return self._sender
 
     async def done(self, task_id: str) -> None:
         """A task sent under a lease finished (or failed for good): its row goes."""
@@ -269,6 +256,24 @@ class Outbox:
             ).one()
         age = (now - oldest).total_seconds() if oldest is not None else 0.0
         return OutboxState(depth=int(depth), oldest_seconds=max(age, 0.0))
+
+
+def _envelope(row: OutboxMessage) -> Envelope:
+    return Envelope(row.task_name, row.arguments, row.task_id, row.attempt)
+
+
+async def _offer(sender: Sender, envelope: Envelope) -> bool | None:
+    """True: the broker took it; False: it refused (down); None: no process knows the task
+    (renamed or removed since it was queued), so the row is dropped, not retried forever."""
+    try:
+        return await sender(envelope)
+    except LookupError:
+        await logger.a_error(
+            "outbox row of an unknown task dropped",
+            task=envelope.task_name,
+            task_id=envelope.task_id,
+        )
+        return None
 
 
 async def sweep_forever(outbox: Outbox, interval: float) -> None:

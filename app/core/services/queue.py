@@ -38,6 +38,7 @@ from app.core.api.health import HealthWarning
 from app.core.configs import AppConfig, app_config
 from app.core.db import DatabaseRole, database
 from app.core.db.counts import AppSession
+from app.core.db.session import in_writable_transaction
 from app.core.resources import close_resources, open_resources
 from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
@@ -384,7 +385,7 @@ class OutboxQueueService(QueueServiceInterface):
             raise LookupError(f"{task_name} is not registered: decorate its class with @queued")
         arguments = _task_arguments(data)
         db = self._session()
-        if db is not None and db.in_transaction() and not db.info.get("read_only"):
+        if db is not None and in_writable_transaction(db):
             self._outbox.add(db, task_name, arguments, delay=delay, attempt=attempt)
             return
         task_id = uuid.uuid4().hex
