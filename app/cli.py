@@ -1,12 +1,18 @@
 """``python -m app``: serve, migrate and the other operational commands."""
 
+import os
+import shutil
+import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from alembic import command
 from alembic.config import Config
+
+if TYPE_CHECKING:
+    from app.core.configs import AppConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +28,20 @@ def alembic_config() -> Config:
 def run_migrations() -> None:
     """Upgrade the database to the newest revision."""
     command.upgrade(alembic_config(), "head")
+
+
+def share_metrics_dir(config: "AppConfig") -> None:
+    """Before starting processes that report metrics together: give them one empty directory
+    (``PROMETHEUS_MULTIPROC_DIR``, emptied, or a new temporary one). Runs before anything
+    imports ``prometheus_client``, which reads the variable once, at import."""
+    if not config.METRICS_ENABLED:
+        return
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(directory).mkdir(parents=True)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="app-metrics-")
 
 
 @cli.command()
@@ -51,6 +71,8 @@ def serve(
     app_config.check_startup()
     if migrate_first:
         run_migrations()
+    if workers > 1 and not reload:
+        share_metrics_dir(app_config)
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -79,6 +101,7 @@ def worker(
     from app.core.configs.structlog import configure_logging
 
     configure_logging(app_config)
+    share_metrics_dir(app_config)
     if not app_config.REDIS_URL:
         typer.echo(
             "REDIS_URL is not set: tasks run inside the API process, no worker is needed.",

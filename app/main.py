@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from app import __version__
 from app.core import listeners  # noqa: F401  (registers every module's listeners)
 from app.core.api import health
 from app.core.api.docs import add_docs
@@ -18,7 +19,10 @@ from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
 from app.core.routers import api_router
+from app.core.services.error_reporting import configure_error_reporting
 from app.core.services.events import EVENTS_MIDDLEWARE_ID, EventsMiddleware, RegistryEventHandler
+from app.core.services.metrics import configure_metrics, metrics_endpoint
+from app.core.services.tracing import configure_tracing, instrument_app
 
 # The container's health check calls the API on loopback, whatever ALLOWED_HOSTS says.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -27,9 +31,12 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 def create_app(config: AppConfig = app_config) -> FastAPI:
     config.check_startup()
     configure_logging(config)
+    configure_metrics(config)
+    configure_tracing(config)
+    configure_error_reporting(config, __version__)
     app = FastAPI(
         title=config.PROJECT_NAME,
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -44,7 +51,11 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         handlers=[RegistryEventHandler()],
         middleware_id=EVENTS_MIDDLEWARE_ID,
     )
-    app.add_middleware(RequestContextMiddleware, redis_budget=config.REDIS_REQUEST_BUDGET)
+    app.add_middleware(
+        RequestContextMiddleware,
+        redis_budget=config.REDIS_REQUEST_BUDGET,
+        metrics=config.METRICS_ENABLED,
+    )
     app.add_middleware(ClientAddressMiddleware, config=config)
     if config.ALLOWED_HOSTS:
         app.add_middleware(
@@ -62,10 +73,13 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         )
     register_error_handlers(app)
     app.include_router(health.router)
+    if config.METRICS_ENABLED:  # outside the API's routers: no rate limit, not in OpenAPI
+        app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     app.include_router(api_router)
     document_sign_in(app)
     if config.docs_enabled:
         add_docs(app)  # last: every request tries routes in order; the docs are rarely asked for
+    instrument_app(app)
     return app
 
 

@@ -1,5 +1,6 @@
 """Start-up and shutdown: connections are opened here, never at import time."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from app.core.resources import close_resources, open_resources
 from app.core.services.events import wait_for_background_listeners
 from app.core.services.log import logger
 from app.core.services.queue import outbox_check
+from app.core.services.tracing import flush as flush_traces
 from app.core.tasks import broker
 
 
@@ -27,3 +29,4 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await wait_for_background_listeners()
         await broker.shutdown()
         await close_resources()
+        await asyncio.to_thread(flush_traces)

@@ -22,6 +22,7 @@ from app.core.exceptions import (
     TooManyAttempts,
     error_item,
 )
+from app.core.services.error_reporting import report_error
 
 log = structlog.get_logger(logger_name="app.errors")
 
@@ -101,6 +102,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     await log.aexception("unhandled error", exc_info=exc)
+    report_error(exc)
     return JSONResponse(
         {"detail": "Internal server error"},
         status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,

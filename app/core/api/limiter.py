@@ -14,6 +14,7 @@ from pyrate_limiter import Limiter, Rate
 
 from app.core.api.routing import route_template
 from app.core.configs import app_config
+from app.core.services import metrics
 from app.core.services.ratelimit import KeyedBucketFactory, seconds_until_allowed
 from app.core.services.redis import (
     REDIS_CALL_ERRORS,
@@ -89,6 +90,7 @@ class ConfigurableRateLimiter:
         return f"{client_address(request)}:{request.method}:{template}"
 
     async def _reject(self, request: Request, response: Response) -> None:
+        metrics.count_rate_limited(route_template(request.scope))
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             detail="Too many requests; try again later",

@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.core.api.routing import route_template
 from app.core.configs import AppConfig, app_config
+from app.core.services import metrics
 from app.core.services.redis import start_request_budget
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -28,14 +29,20 @@ access_log = structlog.get_logger(logger_name="app.access")
 
 class RequestContextMiddleware:
     """Pure ASGI middleware: binds ``request_id`` for the request, starts its Redis budget
-    (``REDIS_REQUEST_BUDGET``) and logs its outcome."""
+    (``REDIS_REQUEST_BUDGET``), logs its outcome and, with ``metrics``, records it."""
 
     def __init__(
-        self, app: ASGIApp, *, access_log_enabled: bool = True, redis_budget: float = 0.25
+        self,
+        app: ASGIApp,
+        *,
+        access_log_enabled: bool = True,
+        redis_budget: float = 0.25,
+        metrics: bool = False,
     ) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
         self.redis_budget = redis_budget
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,17 +68,24 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         start_request_budget(self.redis_budget)
+        if self.metrics:
+            metrics.IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(scope) if self.metrics or self.access_log_enabled else None
+            if self.metrics:
+                metrics.IN_FLIGHT.dec()
+                metrics.observe_request(scope["method"], route, status_code, elapsed)
             if self.access_log_enabled:
                 access_log.info(
                     "request",
                     method=scope["method"],
-                    route=route_template(scope),
+                    route=route,
                     path=scope["path"],
                     status=status_code,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(elapsed * 1000, 2),
                 )
             structlog.contextvars.clear_contextvars()
 

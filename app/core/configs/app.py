@@ -132,6 +132,24 @@ class AppConfig(BaseConfig):
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None
 
+    # Prometheus metrics at /metrics on the API port, and on METRICS_WORKER_PORT in queue
+    # workers (one endpoint for all of a host's worker processes).
+    METRICS_ENABLED: bool = False
+    METRICS_WORKER_PORT: int = Field(default=9100, ge=1, le=65535)
+    METRICS_WORKER_HOST: str = "127.0.0.1"
+
+    # OpenTelemetry traces over OTLP/HTTP, on when an endpoint is set. The SDK's other OTEL_*
+    # variables (OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, ...) are read from the
+    # process environment.
+    OTEL_EXPORTER_OTLP_ENDPOINT: str = ""
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: str = ""
+    OTEL_SERVICE_NAME: str = "app"
+    OTEL_SDK_DISABLED: bool = False
+
+    # Errors reported to Sentry when a DSN is set; the release defaults to the app's version.
+    SENTRY_DSN: str = ""
+    SENTRY_RELEASE: str = ""
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
@@ -174,6 +192,17 @@ class AppConfig(BaseConfig):
     @property
     def uses_dev_secret_key(self) -> bool:
         return self.SECRET_KEY == DEV_SECRET_KEY
+
+    @property
+    def traces_endpoint(self) -> str:
+        """Where spans are sent; empty when tracing is off."""
+        if self.OTEL_SDK_DISABLED:
+            return ""
+        if self.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:
+            return self.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        if self.OTEL_EXPORTER_OTLP_ENDPOINT:
+            return self.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/") + "/v1/traces"
+        return ""
 
     @property
     def log_json(self) -> bool:

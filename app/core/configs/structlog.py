@@ -25,24 +25,25 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_secret(key: object) -> bool:
+def is_secret(key: object) -> bool:
     return _SECRET_KEY.search(str(key)) is not None
 
 
-def _redact(value: Any) -> Any:
+def redact(value: Any) -> Any:
+    """``value`` with the value of every key that looks like a secret replaced, at any depth."""
     if isinstance(value, MutableMapping):
         return {
-            key: REDACTED if _is_secret(key) else (item if type(item) in _PLAIN else _redact(item))
+            key: REDACTED if is_secret(key) else (item if type(item) in _PLAIN else redact(item))
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [item if type(item) in _PLAIN else _redact(item) for item in value]
+        return [item if type(item) in _PLAIN else redact(item) for item in value]
     return value
 
 
 def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     """Replace the value of any key that looks like a secret, however deep it sits."""
-    return _redact(event_dict)  # type: ignore[no-any-return]
+    return redact(event_dict)  # type: ignore[no-any-return]
 
 
 # Longest string value a log line keeps, and the deepest traceback it shows (innermost frames).
@@ -103,6 +104,10 @@ def configure_logging(config: AppConfig) -> None:
         shared.append(structlog.processors.format_exc_info)
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     shared.append(bound_sizes)
+    if config.traces_endpoint:
+        from app.core.services.tracing import add_trace_ids
+
+        shared.insert(1, add_trace_ids)
     level = logging.getLevelNamesMapping().get(config.LOG_LEVEL.upper(), logging.INFO)
     structlog.configure(
         processors=[name_logger, *shared, renderer],

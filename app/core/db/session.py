@@ -25,6 +25,8 @@ from sqlalchemy.pool import NullPool
 from app.core.configs import AppConfig, app_config
 from app.core.db.counts import AppSession
 from app.core.services.log import logger
+from app.core.services.metrics import watch_pool
+from app.core.services.tracing import instrument_engine
 
 # Execution option of engines whose transactions only read (see ``Database.session``).
 READ_ONLY = "app_read_only"
@@ -217,6 +219,8 @@ class Database:
     def connect(self, role: DatabaseRole = DatabaseRole.API) -> None:
         if self._engine is None:
             self._engine = create_engine(self._config, role=role)
+            watch_pool(self._engine)
+            instrument_engine(self._engine)
             self._sessionmaker = async_sessionmaker(
                 self._engine, class_=AppSession, expire_on_commit=False
             )

@@ -24,6 +24,7 @@ from aiocache.serializers import BaseSerializer
 from redis.asyncio import Redis
 
 from app.core.configs import AppConfig, app_config
+from app.core.services import metrics
 from app.core.services.redis import (
     REDIS_CALL_ERRORS,
     OptionalRedis,
@@ -167,7 +168,9 @@ class AiocacheService(CacheServiceInterface):
             await carry_on_without_redis(error, "cache read failed", key=key)
             return default
         if not isinstance(stored, list) or len(stored) != 1:
+            metrics.count_cache_lookup(hit=False)
             return default
+        metrics.count_cache_lookup(hit=True)
         value = stored[0]
         return pydantic.TypeAdapter(as_type).validate_python(value) if as_type else value
 

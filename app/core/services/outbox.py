@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from app.core.db import BaseModel, database, utcnow
 from app.core.db.counts import UNCOUNTED_TABLES, AppSession
 from app.core.services.log import logger
+from app.core.services.tracing import current_trace_labels
 
 _PENDING_KEY = "outbox_pending"
 _PENDING_KEYS: set[str] = set()
@@ -56,6 +57,8 @@ class OutboxMessage(BaseModel):
     # Kept across sends: a copy that reaches the broker twice runs once (queue.first_delivery).
     task_id: Mapped[str] = mapped_column(String(32), unique=True)
     attempt: Mapped[int] = mapped_column(default=0)
+    # Labels the task is sent with: the trace context of the code that queued it.
+    labels: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # The sweeper's clock: a grace period after the commit, or a retry's delay.
     send_after: Mapped[datetime]
 
@@ -71,6 +74,7 @@ class Envelope:
     arguments: Mapping[str, Any]
     task_id: str
     attempt: int
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 # Sends one task; False when the broker is unreachable (the row stays for the sweeper).
@@ -131,6 +135,7 @@ class Outbox:
                 arguments=dict(arguments),
                 task_id=task_id,
                 attempt=attempt,
+                labels=current_trace_labels() or None,
                 send_after=utcnow() + timedelta(seconds=wait),
             )
         )
@@ -145,7 +150,7 @@ class Outbox:
         sender = self._require_sender()
         if self.lease_seconds is not None or time.monotonic() < self._broker_down_until:
             return False
-        if await sender(Envelope(task_name, arguments, task_id, 0)):
+        if await sender(Envelope(task_name, arguments, task_id, 0, current_trace_labels())):
             return True
         self._broker_down_until = time.monotonic() + self.grace_seconds
         return False
@@ -259,7 +264,7 @@ class Outbox:
 
 
 def _envelope(row: OutboxMessage) -> Envelope:
-    return Envelope(row.task_name, row.arguments, row.task_id, row.attempt)
+    return Envelope(row.task_name, row.arguments, row.task_id, row.attempt, row.labels or {})
 
 
 async def _offer(sender: Sender, envelope: Envelope) -> bool | None:

@@ -13,10 +13,11 @@ import asyncio
 import contextvars
 import json
 import random
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import pydantic
 from redis.asyncio import Redis
@@ -34,14 +35,18 @@ from taskiq import (
 from taskiq.exceptions import SendTaskError
 from taskiq_redis import RedisStreamBroker
 
+from app import __version__
 from app.core.api.health import HealthWarning
 from app.core.configs import AppConfig, app_config
 from app.core.db import DatabaseRole, database
 from app.core.db.counts import AppSession
 from app.core.db.session import in_writable_transaction
 from app.core.resources import close_resources, open_resources
+from app.core.services import metrics
+from app.core.services.error_reporting import configure_error_reporting, report_error
 from app.core.services.heartbeat import Heartbeat, heartbeat_dir
 from app.core.services.log import logger
+from app.core.services.metrics import configure_metrics, start_worker_endpoint
 from app.core.services.outbox import Envelope, Outbox, Sender, sweep_forever
 from app.core.services.redis import (
     REDIS_CALL_ERRORS,
@@ -49,12 +54,17 @@ from app.core.services.redis import (
     redis_connection,
     redis_unavailable,
 )
+from app.core.services.tracing import configure_tracing, task_span
+from app.core.services.tracing import flush as flush_traces
 
 # Retries that wait longer than this go back to the queue (through the outbox) instead of
 # keeping a worker slot and the delivery busy while they wait.
 INLINE_RETRY_MAX_SECONDS = 5.0
 # Share of QUEUE_RECLAIM_AFTER_SECONDS one delivery may use; the rest covers acknowledging it.
 DELIVERY_SHARE = 0.8
+
+
+TaskOutcome = Literal["done", "requeued"]
 
 
 def delivery_budget() -> float:
@@ -86,15 +96,16 @@ class BaseTask(ABC):
     def attempt_timeout(cls) -> float:
         return min(cls.timeout, delivery_budget())
 
-    async def execute(self, data: Mapping[str, Any], attempt: int = 0) -> None:
-        """Run from attempt ``attempt`` on; raise the last error when every attempt failed."""
+    async def execute(self, data: Mapping[str, Any], attempt: int = 0) -> TaskOutcome:
+        """Run from attempt ``attempt`` on: ``"done"``, or ``"requeued"`` when a retry was
+        queued for later; raise the last error when every attempt failed."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
             try:
                 async with asyncio.timeout(self.attempt_timeout()):
                     await self.run(**data)
-                return
+                return "done"
             except Exception as error:
                 if attempt >= self.max_retries:
                     await logger.a_exception(
@@ -115,7 +126,7 @@ class BaseTask(ABC):
                 fits = elapsed + delay + self.attempt_timeout() < delivery_budget()
                 if delay > INLINE_RETRY_MAX_SECONDS or not fits:
                     await queue_service.push(self.__task_name__, data, delay=delay, attempt=attempt)
-                    return
+                    return "requeued"
                 await asyncio.sleep(delay)
 
 
@@ -304,11 +315,19 @@ def queued(task_cls: TaskT) -> TaskT:
                 task_id=context.message.task_id,
             )
             return
-        attempt = int(context.message.labels.get("attempt", 0))
+        message = context.message
+        attempt = int(message.labels.get("attempt", 0))
+        started = time.perf_counter()
+        outcome = "failed"
         try:
-            await task_cls().execute(data, attempt)
+            with task_span(task_cls.__task_name__, message.task_id, message.labels):
+                outcome = await task_cls().execute(data, attempt)
+        except Exception as error:
+            report_error(error)
+            raise
         finally:
-            await outbox.done(context.message.task_id)
+            metrics.observe_task(task_cls.__task_name__, outcome, time.perf_counter() - started)
+            await outbox.done(message.task_id)
 
     execute.__name__ = execute.__qualname__ = task_cls.__name__
     broker.register_task(execute, task_name=task_cls.__task_name__)
@@ -384,6 +403,7 @@ class OutboxQueueService(QueueServiceInterface):
         if broker.find_task(task_name) is None:
             raise LookupError(f"{task_name} is not registered: decorate its class with @queued")
         arguments = _task_arguments(data)
+        metrics.count_push(task_name)
         db = self._session()
         if db is not None and in_writable_transaction(db):
             self._outbox.add(db, task_name, arguments, delay=delay, attempt=attempt)
@@ -419,7 +439,7 @@ def broker_sender(task_broker: AsyncBroker, timeout: float) -> Sender:
                 await (
                     registered.kicker()
                     .with_task_id(envelope.task_id)
-                    .with_labels(attempt=envelope.attempt)
+                    .with_labels(**envelope.labels, attempt=envelope.attempt)
                     .kiq(**envelope.arguments)
                 )
         except TimeoutError:
@@ -443,6 +463,7 @@ outbox = Outbox(
 outbox.use(broker_sender(broker, app_config.REDIS_TIMEOUT))
 AppSession.after_commit.append(outbox.relay_committed)
 queue_service = OutboxQueueService(outbox)
+metrics.read_outbox_with(outbox.state)
 worker_heartbeat = Heartbeat(heartbeat_dir(app_config))
 
 
@@ -486,6 +507,12 @@ async def outbox_check() -> HealthWarning | None:
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _open_worker_resources(_state: TaskiqState) -> None:
+    if broker.is_worker_process:
+        configure_metrics(app_config)
+        configure_tracing(app_config)
+        configure_error_reporting(app_config, __version__)
+        if app_config.METRICS_ENABLED:
+            await asyncio.to_thread(start_worker_endpoint, app_config)
     await open_resources(DatabaseRole.WORKER if broker.is_worker_process else DatabaseRole.API)
     if broker.is_worker_process:
         await worker_heartbeat.start()
@@ -499,6 +526,8 @@ async def _close_worker_resources(_state: TaskiqState) -> None:
     if broker.is_worker_process:
         await worker_heartbeat.stop()
     await close_resources()
+    if broker.is_worker_process:
+        await asyncio.to_thread(flush_traces)
 
 
 __all__ = [
