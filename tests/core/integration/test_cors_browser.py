@@ -3,12 +3,9 @@ calls the API with ``fetch`` and a bearer token. It succeeds from a listed origi
 from any other, as the browser itself decides."""
 
 import functools
-import os
 import shutil
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mail import free_port
+from tests.processes import api_server, embedded_env
 
-ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = next(
     filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
 )
@@ -40,42 +36,6 @@ fetch("{api}/api/v1/profile", {{headers: {{"Authorization": "Bearer {token}"}}}}
   .catch(error => document.getElementById("result").textContent = "blocked " + error.name);
 </script></body></html>
 """
-
-
-@contextmanager
-def api_server(tmp_path: Path, allowed_origin: str) -> Iterator[str]:
-    """The kit, embedded, on a port of its own, allowing ``allowed_origin``."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "local",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
-        "REDIS_URL": "",
-        "SMTP_HOST": "",
-        "RATE_LIMITER_ENABLED": "false",
-        "CORS_ORIGINS": allowed_origin,
-        "COVERAGE_PROCESS_START": "",
-    }
-    command = [sys.executable, "-m", "app", "serve", "--port", str(port)]
-    process = subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the API did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @contextmanager
@@ -124,7 +84,7 @@ def test_a_listed_origin_calls_the_api_and_another_is_blocked(tmp_path: Path) ->
     with (
         page_server(tmp_path / "pages") as listed,
         page_server(tmp_path / "pages") as unlisted,
-        api_server(tmp_path, allowed_origin=listed) as api,
+        api_server(embedded_env(tmp_path / "browser.db", CORS_ORIGINS=listed)) as api,
     ):
         user = {"email": "browser@example.com", "username": "browser", "password": PASSWORD}
         assert httpx.post(f"{api}/api/v1/auth/register", json=user).status_code == 201
