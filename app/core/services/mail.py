@@ -25,6 +25,7 @@ from app.core.configs import AppConfig, app_config
 from app.core.services.cache import CacheServiceInterface, cache_service
 from app.core.services.log import logger
 from app.core.services.queue import BaseTask, QueueServiceInterface, queue_service, queued
+from app.core.services.tracing import client_span
 from app.core.types import EmailAddress
 
 SENT_MARK_TTL_SECONDS = 7 * 24 * 3600
@@ -137,16 +138,18 @@ class SMTPTransport(MailTransport):
 
     async def deliver(self, message: EmailMessage) -> None:
         config = self._config
-        await aiosmtplib.send(
-            message,
-            hostname=config.SMTP_HOST,
-            port=config.SMTP_PORT,
-            username=config.SMTP_USER or None,
-            password=config.SMTP_PASSWORD or None,
-            start_tls=config.SMTP_STARTTLS,
-            use_tls=config.SMTP_SSL,
-            timeout=config.SMTP_TIMEOUT,
-        )
+        address = {"server.address": config.SMTP_HOST, "server.port": config.SMTP_PORT}
+        with client_span("smtp send", **address):
+            await aiosmtplib.send(
+                message,
+                hostname=config.SMTP_HOST,
+                port=config.SMTP_PORT,
+                username=config.SMTP_USER or None,
+                password=config.SMTP_PASSWORD or None,
+                start_tls=config.SMTP_STARTTLS,
+                use_tls=config.SMTP_SSL,
+                timeout=config.SMTP_TIMEOUT,
+            )
 
 
 class OutboxTransport(MailTransport):
