@@ -7,6 +7,7 @@ missing). Runs are interleaved kit/baseline/kit/baseline and the median is kept.
 Markdown table and writes bench/results/latest.json.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 from redis import Redis
@@ -130,15 +132,19 @@ def login_load(url: str, username: str) -> Load:
 
 
 def interleaved(kit: Load, base: Load | None, connections: int = 32) -> dict[str, dict[str, float]]:
-    runs: dict[str, list[dict[str, float]]] = {"kit": [], "baseline": []}
+    loads = {"kit": kit} if base is None else {"kit": kit, "baseline": base}
+    return rounds(loads, connections)
+
+
+def rounds(loads: dict[str, Load], connections: int = 32) -> dict[str, dict[str, float]]:
+    """Each load twice, in turn (a, b, a, b), and the median of each one's runs."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in loads}
     for _ in range(2):
-        runs["kit"].append(measure(kit, connections=connections))
-        if base is not None:
-            runs["baseline"].append(measure(base, connections=connections))
+        for name, load in loads.items():
+            runs[name].append(measure(load, connections=connections))
     return {
         name: {key: statistics.median(run[key] for run in values) for key in values[0]}
         for name, values in runs.items()
-        if values
     }
 
 
@@ -221,9 +227,65 @@ def writes() -> None:
             )
 
 
+class SpanSink:
+    """An OTLP/HTTP endpoint that accepts every export and keeps nothing (a collector that
+    keeps up), so tracing is measured without a collector's own cost."""
+
+    def __init__(self) -> None:
+        class Accept(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def telemetry_costs(env: dict[str, str]) -> Results:
+    """``/health`` and ``/profile`` of the kit with metrics on, and with tracing on, each
+    against the same kit with both off, interleaved: the cost of turning each on."""
+    sink = SpanSink()
+    variants = {
+        "off": env,
+        "metrics": {**env, "METRICS_ENABLED": "true"},
+        "tracing": {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url},
+    }
+    results: Results = {}
+    with contextlib.ExitStack() as stack:
+        bases = {
+            name: stack.enter_context(kit_server(variant, f"kit_{name}.log")).base
+            for name, variant in variants.items()
+        }
+        auth = {"Authorization": f"Bearer {login(bases['off'], 'user_1')['access_token']}"}
+        for path, headers in (("/health", {}), ("/api/v1/profile", auth)):
+            medians = rounds(
+                {name: Load(f"{base}{path}", headers=headers) for name, base in bases.items()}
+            )
+            for name in ("metrics", "tracing"):
+                results[f"{path} {name} on"] = {"kit": medians[name], "baseline": medians["off"]}
+    sink.server.shutdown()
+    return results
+
+
+def telemetry() -> None:
+    """``python -m bench.run telemetry``: only the cost of metrics and tracing."""
+    env = kit_env("bench_telemetry", redis_db=12)
+    seed_users(env["DATABASE_URL"], 10, production_hasher()._hash.hash(PASSWORD))
+    print_table(telemetry_costs(env))
+
+
 def main() -> None:
     if sys.argv[1:] == ["writes"]:
         writes()
+        return
+    if sys.argv[1:] == ["telemetry"]:
+        telemetry()
         return
     if WRK is None:
         print("wrk not found (apt-get install wrk): using the Python load generator, bench.load")
@@ -285,6 +347,8 @@ def main() -> None:
         results["health_during_login_flood"] = {"kit": health_under_flood}
         for name, load in write_loads(kit).items():
             results[name] = {"kit": measure(load, connections=32)}
+    # Each against the kit with both off ("baseline" in these rows).
+    results |= telemetry_costs(env)
     report(results, *hashing.summary())
 
 
@@ -318,6 +382,15 @@ def report(results: Results, hash_rate: float, verify_ms: float) -> None:
     out.mkdir(exist_ok=True)
     hashing = {"verifies_per_second_2_threads": hash_rate, "one_verify_ms": verify_ms}
     (out / "latest.json").write_text(json.dumps({**results, "hashing": hashing}, indent=2))
+    print_table(results)
+    print(f"\nArgon2 verifies/s on 2 threads: {hash_rate:.1f}; one verify: {verify_ms:.1f} ms\n")
+    print("| target | measured | met |\n|---|---|---|")
+    for target, measured, met in targets(results, hash_rate, verify_ms):
+        print(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
+
+
+def print_table(results: Results) -> None:
+    """Rows named ``... on`` compare the kit with a feature on ("kit") and off ("baseline")."""
     print("| scenario | kit req/s | p50 ms | p99 ms | baseline req/s | ratio | errors/non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for name, value in results.items():
@@ -329,10 +402,6 @@ def report(results: Results, hash_rate: float, verify_ms: float) -> None:
             f"| {name} | {kit['rps']:.0f} | {kit['p50_ms']:.2f} | {kit['p99_ms']:.2f} | {base_rps} "
             f"| {ratio} | {kit['errors']:.0f}/{kit['non2xx']:.0f} |"
         )
-    print(f"\nArgon2 verifies/s on 2 threads: {hash_rate:.1f}; one verify: {verify_ms:.1f} ms\n")
-    print("| target | measured | met |\n|---|---|---|")
-    for target, measured, met in targets(results, hash_rate, verify_ms):
-        print(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
 
 
 if __name__ == "__main__":

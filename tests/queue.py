@@ -8,10 +8,12 @@ over at once instead of after ``QUEUE_RECLAIM_AFTER_SECONDS``.
 """
 
 import time
+import uuid
 from typing import Any
 
 from redis.asyncio import Redis
-from taskiq import InMemoryBroker
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 
 from app.core.services.queue import ReclaimingRedisStreamBroker, broker
@@ -67,3 +69,17 @@ async def drain_queue(timeout: float = 30.0) -> None:
                 message_id, fields = delivery
                 message = broker._ackable(broker.queue_name, message_id, fields)
                 await receiver.callback(message=message)
+
+
+async def push_mail(broker: AsyncBroker, subject: str) -> None:
+    """Queue one mail on ``broker`` straight to Redis, as another process would."""
+    kicker: AsyncKicker[Any, Any] = AsyncKicker(
+        task_name="core.mail.send", broker=broker, labels={}
+    )
+    await kicker.kiq(
+        subject=subject,
+        recipient="worker@example.com",
+        html="<p>from a worker</p>",
+        text="from a worker",
+        message_id=f"<{uuid.uuid4().hex}@example.com>",
+    )

@@ -138,7 +138,10 @@ class SMTPTransport(MailTransport):
 
     async def deliver(self, message: EmailMessage) -> None:
         config = self._config
-        address = {"server.address": config.SMTP_HOST, "server.port": config.SMTP_PORT}
+        address: dict[str, str | int] = {
+            "server.address": config.SMTP_HOST,
+            "server.port": config.SMTP_PORT,
+        }
         with client_span("smtp send", **address):
             await aiosmtplib.send(
                 message,

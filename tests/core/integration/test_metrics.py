@@ -11,7 +11,6 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
-from taskiq.kicker import AsyncKicker
 
 from app.core.configs import app_config
 from app.core.services import metrics
@@ -20,7 +19,7 @@ from app.main import create_app
 from tests.core import routes
 from tests.mail import Mailbox, SMTPServer, free_port
 from tests.processes import api_server, embedded_env, worker_process
-from tests.queue import drain_queue
+from tests.queue import drain_queue, push_mail
 
 
 def samples(text: str, name: str) -> list[Sample]:
@@ -175,16 +174,7 @@ async def test_queue_workers_serve_their_metrics_on_their_own_port(
     await pusher.startup()
     try:
         with worker_process(env, workers=2):
-            kicker: AsyncKicker[object, object] = AsyncKicker(
-                task_name="core.mail.send", broker=pusher, labels={}
-            )
-            await kicker.kiq(
-                subject="Counted",
-                recipient="worker@example.com",
-                html="<p>counted</p>",
-                text="counted",
-                message_id=f"<{uuid.uuid4().hex}@example.com>",
-            )
+            await push_mail(pusher, "Counted")
             await mailbox.wait_for(1, timeout=30)
             async with httpx.AsyncClient() as http:
                 text = await scrape_when_counted(http, f"http://127.0.0.1:{port}/metrics")

@@ -20,6 +20,7 @@ from taskiq.kicker import AsyncKicker
 from app.core.configs import app_config
 from app.core.services.queue import create_broker
 from tests.mail import Mailbox, SMTPServer
+from tests.queue import push_mail
 
 pytestmark = pytest.mark.skipif(not app_config.REDIS_URL, reason="workers need Redis")
 
@@ -64,19 +65,6 @@ def worker_process(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-
-
-async def push_mail(broker: AsyncBroker, subject: str) -> None:
-    kicker: AsyncKicker[Any, Any] = AsyncKicker(
-        task_name="core.mail.send", broker=broker, labels={}
-    )
-    await kicker.kiq(
-        subject=subject,
-        recipient="worker@example.com",
-        html="<p>from a worker</p>",
-        text="from a worker",
-        message_id=f"<{uuid.uuid4().hex}@example.com>",
-    )
 
 
 async def test_worker_runs_a_pushed_task(
