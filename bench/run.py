@@ -248,18 +248,25 @@ class SpanSink:
 
 
 def telemetry_costs(env: dict[str, str]) -> Results:
-    """``/health`` and ``/profile`` of the kit with metrics on, and with tracing on, each
-    against the same kit with both off, interleaved: the cost of turning each on."""
+    """``/health`` and ``/profile`` of the kit with metrics on, with tracing on (every trace,
+    then one in ten sampled), each against the same kit with both off, interleaved: the cost
+    of turning each on."""
     sink = SpanSink()
     variants = {
         "off": env,
         "metrics": {**env, "METRICS_ENABLED": "true"},
         "tracing": {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url},
+        "tracing 10%": {
+            **env,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.1",
+        },
     }
     results: Results = {}
     with contextlib.ExitStack() as stack:
         bases = {
-            name: stack.enter_context(kit_server(variant, f"kit_{name}.log")).base
+            name: stack.enter_context(kit_server(variant, f"kit_{name.replace(' ', '_')}.log")).base
             for name, variant in variants.items()
         }
         auth = {"Authorization": f"Bearer {login(bases['off'], 'user_1')['access_token']}"}
@@ -267,7 +274,7 @@ def telemetry_costs(env: dict[str, str]) -> Results:
             medians = rounds(
                 {name: Load(f"{base}{path}", headers=headers) for name, base in bases.items()}
             )
-            for name in ("metrics", "tracing"):
+            for name in ("metrics", "tracing", "tracing 10%"):
                 results[f"{path} {name} on"] = {"kit": medians[name], "baseline": medians["off"]}
     sink.server.shutdown()
     return results
