@@ -115,10 +115,14 @@ def lua_script(load: Load) -> str:
             "  if fresh then token = fresh end\n"
             "end\n"
         )
-    lines = [f'wrk.method = "{load.method}"']
-    lines += [f'wrk.headers["{key}"] = "{value}"' for key, value in load.headers.items()]
+    # JSON string literals are valid Lua strings (quotes and backslashes escaped alike).
+    lines = [f"wrk.method = {json.dumps(load.method)}"]
+    lines += [
+        f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}"
+        for key, value in load.headers.items()
+    ]
     if load.body:
-        lines.append(f'wrk.body = "{load.body}"')
+        lines.append(f"wrk.body = {json.dumps(load.body)}")
     return "\n".join(lines) + "\n"
 
 
