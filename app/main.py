@@ -43,6 +43,9 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         openapi_url="/openapi.json" if config.docs_enabled else None,
         # No trailing-slash redirects: their Location would be built from the Host header.
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry hooks stay off: app.core.services.tracing instruments
+        # requests when tracing is on, and nothing is checked per request when it is off.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.add_middleware(BodySizeLimitMiddleware, default_limit=config.MAX_REQUEST_BODY_BYTES)
     # Listeners run after the response, still inside the request context (request id bound).

@@ -291,6 +291,39 @@ def telemetry() -> None:
     print_table(telemetry_costs(env))
 
 
+BASELINE = [
+    PYTHON, "-m", "uvicorn", "bench.baseline:app", "--no-access-log", "--log-level", "warning",
+    "--port",
+]  # fmt: skip
+
+
+def ratio_scenarios(kit: str, base: str, auth: dict[str, str]) -> Results:
+    """The routes measured against the baseline, 1,000 users in the table."""
+    results: Results = {}
+    results["health"] = interleaved(Load(f"{kit}/health"), Load(f"{base}/health"))
+    profile = Load(f"{kit}/api/v1/profile", headers=auth)
+    results["profile"] = interleaved(profile, profile.at(f"{base}/profile"))
+    results["user_by_id"] = interleaved(
+        profile.at(f"{kit}/api/v1/users/500"), profile.at(f"{base}/profile")
+    )
+    users_page = profile.at(f"{kit}/api/v1/users?page=1&per_page=20&sort=id:desc")
+    results["users_1k"] = interleaved(users_page, profile.at(f"{base}/users?page=1&per_page=20"))
+    return results
+
+
+def ratios() -> None:
+    """``python -m bench.run ratios``: only the four routes measured against the baseline."""
+    env = kit_env("bench_ratios", redis_db=12)
+    seed_users(env["DATABASE_URL"], 1_000, production_hasher()._hash.hash(PASSWORD))
+    with (
+        kit_server(env, "kit_ratios.log") as kit_process,
+        server(BASELINE, env, LOGS / "baseline_ratios.log") as base_process,
+    ):
+        tokens = login(kit_process.base, "user_1")
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        print_table(ratio_scenarios(kit_process.base, base_process.base, auth))
+
+
 def main() -> None:
     if sys.argv[1:] == ["writes"]:
         writes()
@@ -298,33 +331,26 @@ def main() -> None:
     if sys.argv[1:] == ["telemetry"]:
         telemetry()
         return
+    if sys.argv[1:] == ["ratios"]:
+        ratios()
+        return
     if WRK is None:
         print("wrk not found (apt-get install wrk): using the Python load generator, bench.load")
     env = kit_env("bench", redis_db=13)
     database = env["DATABASE_URL"]
     password_hash = production_hasher()._hash.hash(PASSWORD)
     seed_users(database, 1_000, password_hash)
-    baseline = [
-        PYTHON, "-m", "uvicorn", "bench.baseline:app", "--no-access-log", "--log-level", "warning",
-        "--port",
-    ]  # fmt: skip
     results: Results = {}
     with (
         kit_server(env) as kit_process,
-        server(baseline, env, LOGS / "baseline.log") as base_process,
+        server(BASELINE, env, LOGS / "baseline.log") as base_process,
     ):
         kit, base = kit_process.base, base_process.base
         tokens = login(kit, "user_1")
         auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-        results["health"] = interleaved(Load(f"{kit}/health"), Load(f"{base}/health"))
-        profile = Load(f"{kit}/api/v1/profile", headers=auth)
-        results["profile"] = interleaved(profile, profile.at(f"{base}/profile"))
-        results["user_by_id"] = interleaved(
-            profile.at(f"{kit}/api/v1/users/500"), profile.at(f"{base}/profile")
-        )
-        users_page = profile.at(f"{kit}/api/v1/users?page=1&per_page=20&sort=id:desc")
-        base_page = profile.at(f"{base}/users?page=1&per_page=20")
-        results["users_1k"] = interleaved(users_page, base_page)
+        results |= ratio_scenarios(kit, base, auth)
+        users_page = Load(f"{kit}/api/v1/users?page=1&per_page=20&sort=id:desc", headers=auth)
+        base_page = users_page.at(f"{base}/users?page=1&per_page=20")
         seed_users(database, 100_000, password_hash)
         # Rows written behind the kit's back: drop its cached totals, then check the page's.
         Redis.from_url(env["REDIS_URL"]).flushdb()

@@ -1,9 +1,9 @@
 """Request context (a request id on every log line, one access log line, safe default
 headers) and the request body size limit."""
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from ipaddress import ip_address
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.core.api.routing import route_template
 from app.core.configs import AppConfig, app_config
+from app.core.configs.structlog import access_log
 from app.core.services import metrics
 from app.core.services.redis import start_request_budget
 
@@ -23,8 +24,6 @@ REQUEST_ID_HEADER = b"x-request-id"
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 # Accept a caller's request id only when it is short and harmless to log.
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
-
-access_log = structlog.get_logger(logger_name="app.access")
 
 
 class RequestContextMiddleware:
@@ -79,14 +78,7 @@ class RequestContextMiddleware:
                 metrics.IN_FLIGHT.dec()
                 metrics.observe_request(scope["method"], route, status_code, elapsed)
             if self.access_log_enabled:
-                access_log.info(
-                    "request",
-                    method=scope["method"],
-                    route=route,
-                    path=scope["path"],
-                    status=status_code,
-                    duration_ms=round(elapsed * 1000, 2),
-                )
+                access_log.write(scope["method"], route, scope["path"], status_code, elapsed)
             structlog.contextvars.clear_contextvars()
 
     @staticmethod
@@ -94,7 +86,7 @@ class RequestContextMiddleware:
         for name, value in scope["headers"]:
             if name == REQUEST_ID_HEADER and _VALID_REQUEST_ID.match(value):
                 return bytes(value).decode()
-        return uuid.uuid4().hex
+        return os.urandom(16).hex()  # what uuid4().hex gives, without the UUID object
 
 
 MAX_BODY_ATTRIBUTE = "__max_body_bytes__"

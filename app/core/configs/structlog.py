@@ -4,11 +4,13 @@ Standard-library records (uvicorn, SQLAlchemy, taskiq) go through the same proce
 """
 
 import functools
+import json
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from typing import Any
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -79,6 +81,68 @@ def name_logger(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> Ev
     return event_dict
 
 
+class AccessLog:
+    """The one line each request writes (``event="request"``), rendered and written without
+    structlog's processor chain, which costs more than a small request itself.
+
+    It carries what that chain would add: the bound context (``request_id``, and anything a
+    route bound) redacted, level, logger name, a UTC timestamp and, with tracing on, the trace
+    ids. JSON or console format follows ``configure_logging``; below ``INFO`` level it is off.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.render: Callable[[dict[str, Any]], str] = json.dumps
+        self.write_line: Callable[[str], object] = sys.stderr.write
+        self.trace_ids: Processor | None = None
+        self._second = -1
+        self._second_text = ""
+
+    def configure(
+        self,
+        *,
+        enabled: bool,
+        render: Callable[[dict[str, Any]], str],
+        stream: TextIO,
+        trace_ids: Processor | None,
+    ) -> None:
+        self.enabled = enabled
+        self.render = render
+        self.write_line = stream.write
+        self.trace_ids = trace_ids
+
+    def write(self, method: str, route: str | None, path: str, status: int, seconds: float) -> None:
+        if not self.enabled:
+            return
+        event: dict[str, Any] = {
+            "method": method,
+            "route": route,
+            "path": path if len(path) <= MAX_VALUE_CHARS else _truncate(path),
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "event": "request",
+            "logger": "app.access",
+        }
+        event.update(redact(structlog.contextvars.get_contextvars()))
+        if self.trace_ids is not None:
+            self.trace_ids(None, "info", event)
+        event["level"] = "info"
+        event["timestamp"] = self._timestamp()
+        self.write_line(self.render(event) + "\n")
+
+    def _timestamp(self) -> str:
+        """Like structlog's ISO UTC stamp; the date and time part is formatted once a second."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((now - second) * 1_000_000):06d}Z"
+
+
+access_log = AccessLog()
+
+
 def configure_logging(config: AppConfig) -> None:
     """structlog writes its own lines straight to stderr, filtered by level before any work;
     standard-library records (uvicorn, SQLAlchemy, taskiq) are rendered the same way."""
@@ -104,11 +168,20 @@ def configure_logging(config: AppConfig) -> None:
         shared.append(structlog.processors.format_exc_info)
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     shared.append(bound_sizes)
+    trace_ids: Processor | None = None
     if config.traces_endpoint:
         from app.core.services.tracing import add_trace_ids
 
-        shared.insert(1, add_trace_ids)
+        trace_ids = add_trace_ids
+        shared.insert(1, trace_ids)
     level = logging.getLevelNamesMapping().get(config.LOG_LEVEL.upper(), logging.INFO)
+    console = renderer
+    access_log.configure(
+        enabled=level <= logging.INFO,
+        render=json.dumps if config.log_json else lambda event: str(console(None, "info", event)),
+        stream=sys.stderr,
+        trace_ids=trace_ids,
+    )
     structlog.configure(
         processors=[name_logger, *shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),

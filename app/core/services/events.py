@@ -13,13 +13,13 @@ A listener takes the typed event (``async def f(event: UserCreated)``) or a ``Li
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, get_type_hints
 
 import pydantic
-from fastapi_events import event_store, in_req_res_cycle
+from fastapi_events import event_store, in_req_res_cycle, middleware_identifier
 from fastapi_events.dispatcher import dispatch as fastapi_events_dispatch
 from fastapi_events.handlers.base import BaseEventHandler
 from fastapi_events.middleware import EventHandlerASGIMiddleware
@@ -27,6 +27,7 @@ from fastapi_events.typing import Event
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from starlette.types import Receive, Scope, Send
 
 from app.core.db.session import in_writable_transaction
 from app.core.services.log import logger
@@ -156,11 +157,27 @@ def _durable_deliveries(name: str, data: Any) -> list[dict[str, Any]]:
 
 
 class EventsMiddleware(EventHandlerASGIMiddleware):
-    """fastapi-events' middleware, minus its per-request task when nothing was dispatched."""
+    """fastapi-events' middleware, doing what its ``__call__`` does (a store of events for
+    the request, handled after the response) without its per-request context managers and
+    debug logging, and with no handling at all when nothing was dispatched."""
 
-    async def _process_events(self) -> None:
-        if event_store.get():
-            await super()._process_events()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" and scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        middleware_token = middleware_identifier.set(self._id)
+        store_token = event_store.set(deque())
+        try:
+            cycle_token = in_req_res_cycle.set(True)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                in_req_res_cycle.reset(cycle_token)
+                if event_store.get():
+                    await self._process_events()
+        finally:
+            event_store.reset(store_token)
+            middleware_identifier.reset(middleware_token)
 
 
 class RegistryEventHandler(BaseEventHandler):
