@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.exceptions import InvalidToken
 from app.auth.gateway import AuthGateway as AuthGatewayImpl
@@ -51,20 +52,26 @@ async def password_login(
 PasswordLoginForm = Annotated[PasswordLogin, Depends(password_login)]
 
 
-async def get_access_claims(
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> AccessClaims:
+BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+def _claims(token: str | None) -> AccessClaims:
     if not token:
         raise InvalidToken("Not authenticated")
     return access_tokens.decode(token)
 
 
+async def get_access_claims(token: BearerToken) -> AccessClaims:
+    return _claims(token)
+
+
 AccessToken = Annotated[AccessClaims, Depends(get_access_claims)]
 
 
-async def get_current_user(claims: AccessToken, db: DBSession) -> User:
+async def _user_in_session(token: str | None, db: AsyncSession) -> User:
     """The signed-in user: a valid access token whose user still exists and whose session has
     not ended (logout, reset, password change, revocation): checked in the same query."""
+    claims = _claims(token)
     if claims.session_id is None:
         raise InvalidToken
     user = await UserRepository().get_in_session(db, claims.user_id, claims.session_id, utcnow())
@@ -73,11 +80,19 @@ async def get_current_user(claims: AccessToken, db: DBSession) -> User:
     return user
 
 
+async def get_current_user(token: BearerToken, db: DBSession) -> User:
+    """The signed-in user, blocked or not."""
+    return await _user_in_session(token, db)
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_active_user(user: CurrentUser) -> User:
+# One dependency from the header to the active user: each layer FastAPI resolves costs time
+# on every authenticated request.
+async def get_active_user(token: BearerToken, db: DBSession) -> User:
     """The signed-in user, refused when blocked."""
+    user = await _user_in_session(token, db)
     if not user.is_active:
         raise InvalidToken
     return user
