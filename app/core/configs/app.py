@@ -69,6 +69,10 @@ class AppConfig(BaseConfig):
     # dropped fails one query, after which the whole pool is replaced. On: for networks that
     # silently drop idle connections (some proxies and firewalls).
     DATABASE_POOL_PRE_PING: bool = False
+    # psycopg prepares a statement on the server once it ran this many times on a connection
+    # (faster repeats). 0: never, for PgBouncer before 1.21 in transaction mode, where the next
+    # transaction may run on another server connection that does not know the statement.
+    DATABASE_PREPARE_THRESHOLD: int = Field(default=5, ge=0)
     # List pages count their total once per change of the table (0: on every request).
     LIST_COUNT_CACHE_SECONDS: int = Field(default=300, ge=0)
     DATABASE_ECHO: bool = False

@@ -142,10 +142,12 @@ def _postgres_connect_args(
         options = f"{options} {url.query['options']}"
     tcp = config.DATABASE_TCP_TIMEOUT
     answer = timeouts.answer
+    prepare_threshold = config.DATABASE_PREPARE_THRESHOLD or None
 
     async def connect(*args: Any, **kwargs: Any) -> DeadlineConnection:
         connection = await DeadlineConnection.connect(*args, **kwargs)
         connection.answer_timeout = answer
+        connection.prepare_threshold = prepare_threshold
         return connection
 
     return {
