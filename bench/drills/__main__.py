@@ -1,7 +1,7 @@
 """``make drills``: every drill in turn; exits non-zero when one failed.
 
 ``python -m bench.drills NAME ...`` runs only the named ones (``mixed_load``, ``outbox_crash``,
-``postgres_restart``, ``redis_stop``, ``silent_dependencies``, ``worker_kill``).
+``pgbouncer``, ``postgres_restart``, ``redis_stop``, ``silent_dependencies``, ``worker_kill``).
 """
 
 import importlib
@@ -15,6 +15,7 @@ DRILLS = (
     "postgres_restart",
     "silent_dependencies",
     "mixed_load",
+    "pgbouncer",
 )
 
 

@@ -7,6 +7,7 @@ import email
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import threading
 import time
@@ -205,3 +206,19 @@ def rss_sampler(process: Process, every: float = 1.0) -> tuple[list[tuple[float,
         thread.join()
 
     return samples, stop
+
+
+def check_memory_steady(checks: Checks, samples: list[tuple[float, float]], label: str) -> None:
+    """The second half of a run must not keep growing: its end within 5 % + 2 MiB of its
+    middle (``samples`` from ``rss_sampler``)."""
+    rss = [mib for _, mib in samples]
+    half = len(rss) // 2
+    middle = statistics.mean(rss[half - 3 : half + 3])
+    end = statistics.mean(rss[-6:])
+    print(
+        f"  {label} rss: start {rss[0]:.0f} MiB, middle {middle:.0f} MiB, end {end:.0f} MiB,"
+        f" max {max(rss):.0f} MiB"
+    )
+    checks.check(
+        end <= middle * 1.05 + 2, f"{label}: memory steady over the second half (≤ +5 % + 2 MiB)"
+    )

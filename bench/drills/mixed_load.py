@@ -12,9 +12,8 @@ import asyncio
 import json
 import os
 import random
-import statistics
 
-from bench.drills.common import Checks, rss_sampler
+from bench.drills.common import Checks, check_memory_steady, rss_sampler
 from bench.harness import PASSWORD, kit_env, kit_server, login, production_hasher, seed_users
 from bench.load import Request, generate, rotate, statuses, summarize
 
@@ -88,16 +87,7 @@ def main() -> None:
     checks.check(server_errors == 0, f"no 5xx ({server_errors})")
     checks.check(summary["non2xx"] == 0, f"every response 200 ({summary['non2xx']:.0f} others)")
 
-    # Memory: the second half of the run must not keep growing.
-    rss = [mib for _, mib in samples_rss]
-    half = len(rss) // 2
-    middle = statistics.mean(rss[half - 3 : half + 3])
-    end = statistics.mean(rss[-6:])
-    print(
-        f"  server rss: start {rss[0]:.0f} MiB, middle {middle:.0f} MiB, end {end:.0f} MiB,"
-        f" max {max(rss):.0f} MiB"
-    )
-    checks.check(end <= middle * 1.05 + 2, "memory steady over the second half (≤ +5 % + 2 MiB)")
+    check_memory_steady(checks, samples_rss, "server")
     checks.verdict()
 
 
