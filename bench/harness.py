@@ -130,10 +130,10 @@ def server(command: list[str], env: dict[str, str], log: Path) -> Iterator[Proce
 
 
 def kit_server(
-    env: dict[str, str], log_name: str = "kit.log"
+    env: dict[str, str], log_name: str = "kit.log", *, workers: int = 1
 ) -> contextlib.AbstractContextManager[Process]:
-    """``python -m app serve`` (one uvicorn worker) on a free port."""
-    command = [PYTHON, "-m", "app", "serve", "--no-migrate", "--port"]
+    """``python -m app serve`` (``workers`` uvicorn workers) on a free port."""
+    command = [PYTHON, "-m", "app", "serve", "--no-migrate", "--workers", str(workers), "--port"]
     return server(command, env, LOGS / log_name)
 
 

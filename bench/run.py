@@ -70,8 +70,11 @@ class Load:
         return Load(url, self.method, self.headers, self.body, self.refresh_token, self.numbered)
 
 
-def measure(load: Load, *, connections: int, seconds: int = SECONDS) -> dict[str, float]:
-    """Put ``load`` under ``connections`` for ``seconds`` from another process; its report."""
+def measure(
+    load: Load, *, connections: int, seconds: int = SECONDS, cpu: int | None = None
+) -> dict[str, float]:
+    """Put ``load`` under ``connections`` for ``seconds`` from another process (on CPU ``cpu``
+    only, if given); its report."""
     if WRK is None or load.numbered:  # a body per request: the Python generator
         spec = {**load.__dict__, "connections": connections, "seconds": seconds}
         command = [PYTHON, "-m", "bench.load", json.dumps(spec)]
@@ -79,8 +82,10 @@ def measure(load: Load, *, connections: int, seconds: int = SECONDS) -> dict[str
         return json.loads(result.stdout)  # type: ignore[no-any-return]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(lua_script(load) + LUA_REPORT)
-    threads = min(2, connections)
+    threads = min(1 if cpu is not None else 2, connections)
+    pinned = ["taskset", "-c", str(cpu)] if cpu is not None else []
     command = [
+        *pinned,
         WRK,
         f"-t{threads}",
         f"-c{connections}",
@@ -146,10 +151,12 @@ def rounds(loads: dict[str, Load], connections: int = 32) -> dict[str, dict[str,
     for _ in range(2):
         for name, load in loads.items():
             runs[name].append(measure(load, connections=connections))
-    return {
-        name: {key: statistics.median(run[key] for run in values) for key in values[0]}
-        for name, values in runs.items()
-    }
+    return {name: median_report(values) for name, values in runs.items()}
+
+
+def median_report(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over ``runs``."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 class Hashing:
@@ -324,6 +331,31 @@ def ratios() -> None:
         print_table(ratio_scenarios(kit_process.base, base_process.base, auth))
 
 
+def scaling() -> None:
+    """``python -m bench.run scaling``: one API process against ``serve --workers 2`` on this
+    machine, wrk pinned to the last CPU; twice each, in turn, medians."""
+    if WRK is None:
+        raise SystemExit("the scaling bench pins wrk to a CPU: apt-get install wrk")
+    env = kit_env("bench_scaling", redis_db=12)
+    seed_users(env["DATABASE_URL"], 1_000, production_hasher()._hash.hash(PASSWORD))
+    cpu = (os.cpu_count() or 1) - 1
+    runs: dict[str, list[dict[str, float]]] = {}
+    for _ in range(2):
+        for workers in (1, 2):
+            with kit_server(env, f"kit_scaling_{workers}.log", workers=workers) as kit:
+                auth = {"Authorization": f"Bearer {login(kit.base, 'user_1')['access_token']}"}
+                for path, headers in (("/health", {}), ("/api/v1/profile", auth)):
+                    report = measure(
+                        Load(f"{kit.base}{path}", headers=headers), connections=64, cpu=cpu
+                    )
+                    runs.setdefault(f"{path} {workers}", []).append(report)
+    results: Results = {}
+    for path in ("/health", "/api/v1/profile"):
+        one, two = (median_report(runs[f"{path} {n}"]) for n in (1, 2))
+        results[f"{path}: 2 workers on (vs 1)"] = {"kit": two, "baseline": one}
+    print_table(results)
+
+
 def main() -> None:
     if sys.argv[1:] == ["writes"]:
         writes()
@@ -333,6 +365,9 @@ def main() -> None:
         return
     if sys.argv[1:] == ["ratios"]:
         ratios()
+        return
+    if sys.argv[1:] == ["scaling"]:
+        scaling()
         return
     if WRK is None:
         print("wrk not found (apt-get install wrk): using the Python load generator, bench.load")
