@@ -15,6 +15,7 @@ from app.core.api.middleware import (
     RequestContextMiddleware,
 )
 from app.core.api.responses import document_sign_in
+from app.core.api.routing import flatten_routes
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
@@ -82,6 +83,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
     document_sign_in(app)
     if config.docs_enabled:
         add_docs(app)  # last: every request tries routes in order; the docs are rarely asked for
+    flatten_routes(app)
     instrument_app(app)
     return app
 

@@ -1,5 +1,11 @@
-"""The route template a request matched, e.g. ``/api/v1/users/{user_id}``."""
+"""Routes: the template a request matched (``/api/v1/users/{user_id}``), and one flat list
+of routes for the app."""
 
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, _iter_routes_with_context
+from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 
@@ -19,3 +25,60 @@ def route_template(scope: Scope) -> str | None:
         if char == "/" and pattern.match(path[index:]):
             return path[:index] + relative
     return relative
+
+
+def flatten_routes(app: FastAPI) -> None:
+    """Give ``app`` one flat list of routes: each included router is replaced by its routes,
+    declared again with their full paths and the settings their routers added (prefix, tags,
+    dependencies, responses...), in the same order.
+
+    FastAPI 0.165 keeps included routers nested and walks every level on each request (four
+    for a module's route). Call it once every router is included; the OpenAPI document is the
+    same before and after. A router holding anything but plain API routes stays as it is.
+    """
+    flat: list[BaseRoute] = []
+    for route in app.router.routes:
+        leaves = list(_iter_routes_with_context([route]))
+        contexts = [context for _, context in leaves]
+        if not leaves or not all(
+            context is not None and isinstance(context.original_route, APIRoute)
+            for context in contexts
+        ):
+            flat.append(route)
+            continue
+        flat.extend(_declared_again(context, app) for context in contexts if context is not None)
+    app.router.routes[:] = flat
+    app.router._mark_routes_changed()
+
+
+def _declared_again(context: Any, app: FastAPI) -> APIRoute:
+    return APIRoute(
+        context.path,
+        context.endpoint,
+        response_model=context.original_route.response_model,
+        status_code=context.status_code,
+        tags=context.tags,
+        dependencies=context.dependencies,
+        summary=context.summary,
+        description=context.description,
+        response_description=context.response_description,
+        responses=context.responses,
+        deprecated=context.deprecated,
+        name=context.name,
+        methods=context.methods,
+        operation_id=context.operation_id,
+        response_model_include=context.response_model_include,
+        response_model_exclude=context.response_model_exclude,
+        response_model_by_alias=context.response_model_by_alias,
+        response_model_exclude_unset=context.response_model_exclude_unset,
+        response_model_exclude_defaults=context.response_model_exclude_defaults,
+        response_model_exclude_none=context.response_model_exclude_none,
+        include_in_schema=context.include_in_schema,
+        response_class=context.response_class,
+        dependency_overrides_provider=app,
+        callbacks=context.callbacks,
+        openapi_extra=context.openapi_extra,
+        generate_unique_id_function=context.generate_unique_id_function,
+        strict_content_type=context.strict_content_type,
+        max_body_size=context.max_body_size,
+    )
