@@ -78,7 +78,7 @@ fuzz: install ## Fuzz the running API with Schemathesis (real mode, every check,
 bench: install ## Benchmark the kit against a minimal baseline (PostgreSQL, Redis; wrk if installed)
 	$(BIN)/python -m bench.run
 
-drills: install ## Load and fault drills: 500 connections, PostgreSQL restart, Redis stop, API killed with tasks in the outbox, silent PostgreSQL and Redis, worker kill (ARGS=names)
+drills: install ## Load and fault drills: 500 connections, PostgreSQL restart, Redis stop, API killed with tasks in the outbox, silent PostgreSQL and Redis, worker kill, PgBouncer (ARGS=names)
 	$(BIN)/python -m bench.drills $(ARGS)
 
 check-deploy: install ## Lint the Dockerfile (hadolint); validate the compose files, the CI workflow and Dependabot's config
