@@ -3,6 +3,7 @@ environment in production mode, and its processes (API server, queue workers) on
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,27 @@ PYTHON = sys.executable
 PASSWORD = "bench-password-1"
 SECRET = "bench-secret-key-that-is-long-enough-0123456789abcdef"
 LOGS = ROOT / "var" / "bench"
+
+
+def debian_tool(binary: str, package: str) -> str:
+    """The path of ``binary``, installing Debian's ``package`` first when it is missing and this
+    runs as root with apt (a fresh CI-like machine); otherwise exits saying what to install."""
+    if _tool_path(binary) is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", package],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    found = _tool_path(binary)
+    if found is None:
+        raise SystemExit(f"{binary} not found: apt-get install {package}")
+    return found
+
+
+def _tool_path(binary: str) -> str | None:
+    sbin = Path("/usr/sbin") / binary  # not on PATH for every user
+    return shutil.which(binary) or (str(sbin) if sbin.exists() else None)
 
 
 def production_hasher() -> PasswordHasher:

@@ -28,6 +28,7 @@ from bench.harness import (
     PASSWORD,
     PYTHON,
     ROOT,
+    debian_tool,
     kit_env,
     kit_server,
     login,
@@ -334,8 +335,8 @@ def ratios() -> None:
 def scaling() -> None:
     """``python -m bench.run scaling``: one API process against ``serve --workers 2`` on this
     machine, wrk pinned to the last CPU; twice each, in turn, medians."""
-    if WRK is None:
-        raise SystemExit("the scaling bench pins wrk to a CPU: apt-get install wrk")
+    global WRK
+    WRK = debian_tool("wrk", "wrk")  # one thread pinned to a CPU: the Python generator cannot
     env = kit_env("bench_scaling", redis_db=12)
     seed_users(env["DATABASE_URL"], 1_000, production_hasher()._hash.hash(PASSWORD))
     cpu = (os.cpu_count() or 1) - 1

@@ -1,11 +1,11 @@
 """Drill: four API processes and a queue worker through one PgBouncer in transaction mode.
 
-Starts Debian's ``pgbouncer`` (apt-get install pgbouncer) on a free port in front of a scratch
-database, with a server pool of ``DRILL_SERVER_POOL`` (20) connections shared by every process
-(each may hold DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW client connections). The kit runs
-with ``DATABASE_PREPARE_THRESHOLD=0``: PgBouncer 1.18 cannot follow prepared statements from
-one server connection to another. PgBouncer drops libpq's ``options``, so the server-side
-timeouts are set by its ``connect_query`` instead.
+Starts Debian's ``pgbouncer`` (installed first when missing, as root with apt) on a free port
+in front of a scratch database, with a server pool of ``DRILL_SERVER_POOL`` (20) connections
+shared by every process (each may hold DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW client
+connections). The kit runs with ``DATABASE_PREPARE_THRESHOLD=0``: PgBouncer 1.18 cannot follow
+prepared statements from one server connection to another. PgBouncer drops libpq's
+``options``, so the server-side timeouts are set by its ``connect_query`` instead.
 
 Then the mixed workload of ``mixed_load`` (reads and a write) from 500 connections for 60 s,
 spread over the four processes. Passes with no transport error, only 200s, every process's
@@ -33,6 +33,7 @@ from bench.harness import (
     LOGS,
     PASSWORD,
     Process,
+    debian_tool,
     kit_env,
     kit_server,
     login,
@@ -52,9 +53,7 @@ THRESHOLD = os.environ.get("DRILL_PREPARE_THRESHOLD", "0")
 @contextlib.contextmanager
 def pgbouncer(database_url: str, statement_ms: int, idle_ms: int) -> Iterator[str]:
     """PgBouncer in transaction mode in front of ``database_url``; the URL through it."""
-    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not Path(binary).exists():
-        raise SystemExit("pgbouncer not found: apt-get install pgbouncer")
+    binary = debian_tool("pgbouncer", "pgbouncer")
     url = make_url(database_url)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="drill-pgbouncer-") as directory:
