@@ -123,6 +123,55 @@ def worker(
     raise typer.Exit(code=run_worker(args) or 0)
 
 
+@cli.command()
+def scheduler(
+    poll: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between looks for due jobs (default: SCHEDULER_POLL_SECONDS).", min=0.1
+        ),
+    ] = None,
+) -> None:
+    """Queue scheduled jobs (@scheduled tasks) when they are due; queue workers run them.
+
+    Several may run, for availability: each tick of a job is queued once.
+
+    Ticks missed while no scheduler ran: the latest is queued once, at start.
+
+    Without REDIS_URL the API process runs the schedule instead.
+    """
+    import asyncio
+
+    from app.core.configs import app_config
+    from app.core.configs.structlog import configure_logging
+
+    configure_logging(app_config)
+    if not app_config.REDIS_URL:
+        typer.echo(
+            "REDIS_URL is not set: the API process runs the schedule, no scheduler is needed.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    asyncio.run(_run_scheduler(poll or app_config.SCHEDULER_POLL_SECONDS or 1.0))
+
+
+async def _run_scheduler(poll: float) -> None:
+    from app.core.db import DatabaseRole
+    from app.core.resources import close_resources, open_resources
+    from app.core.services.log import logger
+    from app.core.services.scheduler import Scheduler, run_forever, schedule
+    from app.core.tasks import broker
+
+    await open_resources(DatabaseRole.WORKER)
+    await broker.startup()
+    await logger.a_info("scheduler started", jobs=sorted(schedule), poll_seconds=poll)
+    try:
+        await run_forever(Scheduler(), poll)
+    finally:
+        await broker.shutdown()
+        await close_resources()
+
+
 class HealthTarget(StrEnum):
     API = "api"
     WORKER = "worker"

@@ -32,5 +32,12 @@ class AuthConfig(BaseConfig):
     PASSWORD_ATTEMPT_LIMIT: int = Field(default=10, ge=1)
     PASSWORD_ATTEMPT_WINDOW_SECONDS: int = Field(default=900, ge=1)
 
+    # Stale tokens are deleted on this cron schedule (UTC): refresh tokens expired for
+    # TOKEN_RETENTION_DAYS, or revoked that long in a session that has ended; reset tokens
+    # used or expired that long. TOKEN_PURGE_BATCH rows per transaction.
+    TOKEN_PURGE_SCHEDULE: str = "17 3 * * *"  # noqa: S105 - a cron expression
+    TOKEN_RETENTION_DAYS: int = Field(default=7, ge=0)
+    TOKEN_PURGE_BATCH: int = Field(default=1000, ge=1)
+
 
 auth_config = AuthConfig()

@@ -1,10 +1,13 @@
 """Background work of the auth module."""
 
+from datetime import timedelta
 from typing import Any
 
+from app.auth.config import auth_config
 from app.auth.repositories import PasswordResetTokenRepository, RefreshTokenRepository
 from app.auth.services.auth import AuthService
-from app.core.deps import queued, unit_of_work
+from app.core.db import utcnow
+from app.core.deps import logger, queued, scheduled, unit_of_work
 from app.core.services.queue import BaseTask
 
 
@@ -36,3 +39,28 @@ class PurgeUserTokens(BaseTask):
             await RefreshTokenRepository().delete_for_user(uow.db, user_id)
             await PasswordResetTokenRepository().delete_for_user(uow.db, user_id)
             await uow.db.commit()
+
+
+@scheduled(cron=auth_config.TOKEN_PURGE_SCHEDULE)
+@queued
+class PurgeStaleTokens(BaseTask):
+    """Delete refresh and reset tokens past ``TOKEN_RETENTION_DAYS`` (see ``AuthConfig``), a
+    batch per transaction (idempotent: a repeat finds less, or nothing)."""
+
+    __task_name__ = "auth.purge_stale_tokens"
+
+    async def run(self, **data: Any) -> None:
+        now = utcnow()
+        cutoff = now - timedelta(days=auth_config.TOKEN_RETENTION_DAYS)
+        batch = auth_config.TOKEN_PURGE_BATCH
+        refresh, reset = RefreshTokenRepository(), PasswordResetTokenRepository()
+        deleted = 0
+        async with unit_of_work() as uow:
+            while True:
+                count = await refresh.delete_stale(uow.db, cutoff, now, batch)
+                count += await reset.delete_stale(uow.db, cutoff, batch)
+                await uow.db.commit()
+                deleted += count
+                if count == 0:
+                    break
+        await logger.a_info("stale tokens purged", deleted=deleted)

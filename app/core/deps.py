@@ -22,6 +22,7 @@ from app.core.services.events import (
 from app.core.services.log import logger
 from app.core.services.mail import MailServiceInterface, mail_service
 from app.core.services.queue import QueueServiceInterface, queue_service, queued
+from app.core.services.scheduler import scheduled
 
 DBSession = Annotated[AsyncSession, Depends(get_db_session)]
 
@@ -94,5 +95,6 @@ __all__ = [
     "listener",
     "logger",
     "queued",
+    "scheduled",
     "unit_of_work",
 ]

@@ -3,7 +3,8 @@
 from app.auth import models as auth_models
 from app.core.db import BaseModel
 from app.core.services.outbox import OutboxMessage
+from app.core.services.scheduler import ScheduledJobRun
 
 metadata = BaseModel.metadata
 
-__all__ = ["OutboxMessage", "auth_models", "metadata"]
+__all__ = ["OutboxMessage", "ScheduledJobRun", "auth_models", "metadata"]

@@ -18,8 +18,9 @@ class RefreshToken(BaseModel):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     family_id: Mapped[str] = mapped_column(String(32), index=True)
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Indexed for the scheduled purge of stale tokens (auth.purge_stale_tokens).
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     # lazy="raise": an accidental lazy load fails loudly instead of blocking async code.
     user: Mapped[User] = relationship(lazy="raise")
@@ -30,7 +31,7 @@ class PasswordResetToken(BaseModel):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     user: Mapped[User] = relationship(lazy="raise")

@@ -1,7 +1,8 @@
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.auth.models import PasswordResetToken, RefreshToken
 from app.core.db import BaseRepository
@@ -59,12 +60,39 @@ class RefreshTokenRepository(BaseRepository[RefreshToken]):
     async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
         await db.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
 
+    async def delete_stale(
+        self, db: AsyncSession, cutoff: datetime, now: datetime, limit: int
+    ) -> int:
+        """Delete up to ``limit`` tokens expired before ``cutoff``, or revoked before it in a
+        session with no live token left (a rotated token of a live session stays until it
+        expires: presented again, it still ends its session); how many went."""
+        live = aliased(RefreshToken)
+        session_ended = ~(
+            select(live.id)
+            .where(
+                live.family_id == RefreshToken.family_id,
+                live.revoked_at.is_(None),
+                live.expires_at > now,
+            )
+            .exists()
+        )
+        stale = or_(
+            RefreshToken.expires_at < cutoff,
+            and_(RefreshToken.revoked_at < cutoff, session_ended),
+        )
+        return await _delete_batch(db, RefreshToken, stale, limit)
+
 
 class PasswordResetTokenRepository(BaseRepository[PasswordResetToken]):
     model = PasswordResetToken
 
     async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
         await db.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user_id))
+
+    async def delete_stale(self, db: AsyncSession, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` tokens used or expired before ``cutoff``; how many went."""
+        stale = or_(PasswordResetToken.expires_at < cutoff, PasswordResetToken.used_at < cutoff)
+        return await _delete_batch(db, PasswordResetToken, stale, limit)
 
     async def consume(self, db: AsyncSession, token_hash: str, now: datetime) -> int | None:
         """Mark an unused, unexpired token used; the user id it was for, or ``None``."""
@@ -89,3 +117,17 @@ class PasswordResetTokenRepository(BaseRepository[PasswordResetToken]):
             .execution_options(synchronize_session=False)
         )
         await db.execute(stmt)
+
+
+async def _delete_batch(
+    db: AsyncSession,
+    model: type[RefreshToken] | type[PasswordResetToken],
+    condition: ColumnElement[bool],
+    limit: int,
+) -> int:
+    ids = list((await db.scalars(select(model.id).where(condition).limit(limit))).all())
+    if ids:
+        await db.execute(
+            delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+    return len(ids)

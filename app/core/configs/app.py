@@ -97,6 +97,9 @@ class AppConfig(BaseConfig):
     OUTBOX_SWEEP_SECONDS: float = Field(default=1.0, ge=0)
     OUTBOX_RELAY_AFTER_SECONDS: float = Field(default=5.0, gt=0)
     OUTBOX_WARN_AFTER_SECONDS: float = Field(default=60.0, gt=0)
+    # How often a scheduler looks for due jobs: `python -m app scheduler`, or the API process
+    # in embedded mode (0: not there).
+    SCHEDULER_POLL_SECONDS: float = Field(default=1.0, ge=0)
 
     SMTP_HOST: str = ""
     SMTP_PORT: int = Field(default=587, ge=1, le=65535)
