@@ -156,18 +156,23 @@ def scheduler(
 
 
 async def _run_scheduler(poll: float) -> None:
+    from app.core.configs import app_config
     from app.core.db import DatabaseRole
     from app.core.resources import close_resources, open_resources
+    from app.core.services.heartbeat import Heartbeat, heartbeat_dir
     from app.core.services.log import logger
     from app.core.services.scheduler import Scheduler, run_forever, schedule
     from app.core.tasks import broker
 
+    heartbeat = Heartbeat(heartbeat_dir(app_config, "scheduler"))
     await open_resources(DatabaseRole.WORKER)
     await broker.startup()
+    await heartbeat.start()
     await logger.a_info("scheduler started", jobs=sorted(schedule), poll_seconds=poll)
     try:
         await run_forever(Scheduler(), poll)
     finally:
+        await heartbeat.stop()
         await broker.shutdown()
         await close_resources()
 
@@ -175,6 +180,7 @@ async def _run_scheduler(poll: float) -> None:
 class HealthTarget(StrEnum):
     API = "api"
     WORKER = "worker"
+    SCHEDULER = "scheduler"
 
 
 @cli.command()
@@ -187,13 +193,15 @@ def healthcheck(
     ] = 8000,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 3.0,
 ) -> None:
-    """Exit 0 when the API on this host answers /health, or when every queue worker process
-    is alive (its event loop beat recently): the container health check."""
-    if target is HealthTarget.WORKER:
+    """Exit 0 when the API on this host answers /health, or when every queue worker (or
+    scheduler) process is alive (its event loop beat recently): the container health check."""
+    if target is not HealthTarget.API:
         from app.core.configs import app_config
         from app.core.services.heartbeat import INTERVAL_SECONDS, check_workers, heartbeat_dir
 
-        problem = check_workers(heartbeat_dir(app_config), max_age=INTERVAL_SECONDS * 4)
+        what = "queue worker" if target is HealthTarget.WORKER else "scheduler"
+        directory = heartbeat_dir(app_config, target.value)
+        problem = check_workers(directory, max_age=INTERVAL_SECONDS * 4, what=what)
     else:
         import urllib.error
         import urllib.request

@@ -22,7 +22,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 COMPOSE_FILES = ("docker-compose.yaml", "docker-compose.prod.yaml")
-APP_SERVICES = ("migrate", "app", "worker")
+APP_SERVICES = ("migrate", "app", "worker", "scheduler")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -98,11 +98,12 @@ def test_schema_check_catches_a_broken_compose_file(tmp_path: Path) -> None:
 def test_every_service_has_a_health_check_except_the_one_shot_migration(name: str) -> None:
     services = load(name)["services"]
 
-    assert {"app", "worker", "db", "redis", "migrate"} <= set(services)
+    assert {"app", "worker", "scheduler", "db", "redis", "migrate"} <= set(services)
     assert services["db"]["image"].startswith("postgres:17")
-    for service in ("db", "redis", "worker"):
+    for service in ("db", "redis", "worker", "scheduler"):
         assert "test" in services[service]["healthcheck"], service
     assert services["worker"]["healthcheck"]["test"][-2:] == ["healthcheck", "worker"]
+    assert services["scheduler"]["healthcheck"]["test"][-2:] == ["healthcheck", "scheduler"]
     assert services["migrate"]["healthcheck"] == {"disable": True}
     assert services["migrate"]["command"][-1] == "migrate"
 
@@ -121,7 +122,7 @@ def test_one_image_is_built_for_the_api_the_worker_and_migrations(name: str) -> 
 def test_app_and_worker_start_after_migrations_and_healthy_services(name: str) -> None:
     services = load(name)["services"]
 
-    for service in ("app", "worker"):
+    for service in ("app", "worker", "scheduler"):
         depends = services[service]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"

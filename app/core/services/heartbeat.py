@@ -1,8 +1,8 @@
-"""Liveness of queue worker processes, for container health checks.
+"""Liveness of queue worker and scheduler processes, for container health checks.
 
-Each worker process's event loop touches a file named after its pid every few seconds;
-``python -m app healthcheck worker`` passes when at least one worker is running and every
-running worker's file is fresh. A worker whose loop is stuck stops touching its file.
+Each such process's event loop touches a file named after its pid every few seconds;
+``python -m app healthcheck worker`` (or ``scheduler``) passes when at least one is running and
+every running one's file is fresh. A process whose loop is stuck stops touching its file.
 """
 
 import asyncio
@@ -17,8 +17,8 @@ from app.core.configs import AppConfig
 INTERVAL_SECONDS = 5.0
 
 
-def heartbeat_dir(config: AppConfig) -> Path:
-    return Path(tempfile.gettempdir()) / f"{config.QUEUE_NAME}-worker-heartbeats"
+def heartbeat_dir(config: AppConfig, role: str = "worker") -> Path:
+    return Path(tempfile.gettempdir()) / f"{config.QUEUE_NAME}-{role}-heartbeats"
 
 
 class Heartbeat:
@@ -66,8 +66,9 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-def check_workers(directory: Path, max_age: float) -> str | None:
-    """``None`` when every running worker beat within ``max_age`` seconds, else the problem."""
+def check_workers(directory: Path, max_age: float, what: str = "queue worker") -> str | None:
+    """``None`` when every running process beat within ``max_age`` seconds, else the problem
+    (``what`` names the processes)."""
     now = time.time()
     running = stale = 0
     for path in directory.glob("*") if directory.is_dir() else []:
@@ -78,7 +79,7 @@ def check_workers(directory: Path, max_age: float) -> str | None:
             if now - path.stat().st_mtime > max_age:
                 stale += 1
     if not running:
-        return "no queue worker is running"
+        return f"no {what} is running"
     if stale:
-        return f"{stale} of {running} queue workers did not beat in {max_age:g} s"
+        return f"{stale} of {running} {what}s did not beat in {max_age:g} s"
     return None

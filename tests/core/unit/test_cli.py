@@ -32,6 +32,25 @@ def test_worker_without_redis_explains_that_none_is_needed(monkeypatch: pytest.M
     assert "no worker is needed" in result.output
 
 
+def test_scheduler_without_redis_explains_that_the_api_runs_the_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_config, "REDIS_URL", "")
+
+    result = runner.invoke(cli, ["scheduler"])
+
+    assert result.exit_code == 2
+    assert "the API process runs the schedule" in result.output
+
+
+def test_scheduler_help_states_its_guarantees() -> None:
+    result = runner.invoke(cli, ["scheduler", "--help"])
+
+    assert result.exit_code == 0
+    assert "each tick of a job is queued once" in result.output
+    assert "--poll" in result.output
+
+
 def test_serve_refuses_a_weak_production_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_config, "APP_ENV", AppEnv.PRODUCTION)
     monkeypatch.setattr(app_config, "SECRET_KEY", "weak")

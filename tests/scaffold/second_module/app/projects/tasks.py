@@ -4,7 +4,7 @@ from typing import Any
 
 from app.auth import auth_gateway
 from app.core.configs import app_config
-from app.core.deps import queued, unit_of_work
+from app.core.deps import logger, queued, scheduled, unit_of_work
 from app.core.services.mail import EmailData
 from app.core.services.queue import BaseTask
 from app.projects.emails.templates import ProjectCreatedEmail, TaskDoneEmail
@@ -63,3 +63,16 @@ class MailTaskDone(BaseTask):
                 ),
                 EmailData(subject=f"Done: {task.title}", recipient=owner.email),
             )
+
+
+@scheduled(cron="30 4 * * *")
+@queued
+class CountProjectRows(BaseTask):
+    """The scaffold's scheduled job, kept: the number of projects in the log every night."""
+
+    __task_name__ = "projects.count_projects"
+
+    async def run(self, **data: Any) -> None:
+        async with unit_of_work(read_only=True) as uow:
+            total = await ProjectRepository().count(uow.db)
+        await logger.a_info("projects counted", total=total, tick=data.get("tick"))
