@@ -98,16 +98,9 @@ def worker(
     from taskiq.cli.worker.run import run_worker
 
     from app.core.configs import app_config
-    from app.core.configs.structlog import configure_logging
 
-    configure_logging(app_config)
     share_metrics_dir(app_config)
-    if not app_config.REDIS_URL:
-        typer.echo(
-            "REDIS_URL is not set: tasks run inside the API process, no worker is needed.",
-            err=True,
-        )
-        raise typer.Exit(code=2)
+    _start_beside_redis("tasks run inside the API process, no worker is needed")
     args = WorkerArgs.from_cli(
         [
             "app.core.tasks:broker",
@@ -121,6 +114,18 @@ def worker(
         ]
     )
     raise typer.Exit(code=run_worker(args) or 0)
+
+
+def _start_beside_redis(without_redis: str) -> None:
+    """Set up logging for a process that works through Redis; exit 2 saying ``without_redis``
+    when ``REDIS_URL`` is not set."""
+    from app.core.configs import app_config
+    from app.core.configs.structlog import configure_logging
+
+    configure_logging(app_config)
+    if not app_config.REDIS_URL:
+        typer.echo(f"REDIS_URL is not set: {without_redis}.", err=True)
+        raise typer.Exit(code=2)
 
 
 @cli.command()
@@ -143,15 +148,8 @@ def scheduler(
     import asyncio
 
     from app.core.configs import app_config
-    from app.core.configs.structlog import configure_logging
 
-    configure_logging(app_config)
-    if not app_config.REDIS_URL:
-        typer.echo(
-            "REDIS_URL is not set: the API process runs the schedule, no scheduler is needed.",
-            err=True,
-        )
-        raise typer.Exit(code=2)
+    _start_beside_redis("the API process runs the schedule, no scheduler is needed")
     asyncio.run(_run_scheduler(poll or app_config.SCHEDULER_POLL_SECONDS or 1.0))
 
 
