@@ -35,8 +35,10 @@ from app.core.db.counts import UNCOUNTED_TABLES
 from app.core.services.log import logger
 from app.core.services.queue import BaseTask, queue_service
 
-# How far back a cron schedule is searched for its latest tick (a year of minutes at most).
+# How far back a cron schedule is searched for its latest tick (a year of minutes at most),
+# and the longest search done on the event loop itself.
 _CRON_LOOKBACK = timedelta(days=366)
+_SEARCH_INLINE = timedelta(hours=1)
 
 
 class ScheduledJobRun(BaseModel):
@@ -147,7 +149,11 @@ class Scheduler:
                 if checked is None:  # a new job: its first tick is still to come
                     self._checked[job.task_name] = now
                     continue
-            tick = job.latest_tick(now, checked)
+            if job.cron is not None and now - checked > _SEARCH_INLINE:
+                # A long gap (a restart): minutes are searched one by one, off the loop.
+                tick = await asyncio.to_thread(job.latest_tick, now, checked)
+            else:
+                tick = job.latest_tick(now, checked)
             if tick is not None and await self._claim(job, tick):
                 queued.append(job.task_name)
             self._checked[job.task_name] = now
