@@ -293,6 +293,7 @@ def new_module(
         f'  1. make migration m="create {name} tables"   (review the file in alembic/versions)\n'
         "  2. make migrate\n"
         f"  3. make test ARGS=tests/{name}\n"
+        "  4. make openapi   (commit openapi.json with the module)\n"
     )
 
 
@@ -309,3 +310,33 @@ def routes() -> None:
     width = max((len(path) for _, path, _ in rows), default=0)
     for method, path, summary in rows:
         typer.echo(f"{method:<7} {path:<{width}}  {summary}".rstrip())
+
+
+OPENAPI_FILE = PROJECT_ROOT / "openapi.json"
+
+
+@cli.command()
+def openapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail when openapi.json differs from the code's.")
+    ] = False,
+) -> None:
+    """Write the API's OpenAPI document to openapi.json (committed, so API changes show up in
+    review), or with --check exit 1 when the committed one is out of date."""
+    import json
+
+    from app.main import create_app
+
+    document = json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
+    if not check:
+        OPENAPI_FILE.write_text(document)
+        typer.echo(f"Wrote {OPENAPI_FILE.name}.")
+        return
+    committed = OPENAPI_FILE.read_text() if OPENAPI_FILE.exists() else ""
+    if committed != document:
+        typer.echo(
+            f"{OPENAPI_FILE.name} is out of date: run `python -m app openapi` and commit it.",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.echo(f"{OPENAPI_FILE.name} is up to date.")

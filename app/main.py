@@ -15,7 +15,7 @@ from app.core.api.middleware import (
     RequestContextMiddleware,
 )
 from app.core.api.responses import document_sign_in
-from app.core.api.routing import flatten_routes
+from app.core.api.routing import flatten_routes, operation_id
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
 from app.core.lifespan import lifespan
@@ -44,6 +44,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
         openapi_url="/openapi.json" if config.docs_enabled else None,
         # No trailing-slash redirects: their Location would be built from the Host header.
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
         # FastAPI's own OpenTelemetry hooks stay off: app.core.services.tracing instruments
         # requests when tracing is on, and nothing is checked per request when it is off.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.exceptions import InvalidToken
@@ -36,17 +37,21 @@ class PasswordLogin:
     password: str
 
 
-async def password_login(
-    username: Annotated[Text, Form(min_length=1, max_length=320, description="Email or username")],
-    password: Annotated[Text, Form(min_length=1, json_schema_extra={"format": "password"})],
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
-    scope: Annotated[Text, Form()] = "",
-    client_id: Annotated[Text | None, Form()] = None,
-    client_secret: Annotated[Text | None, Form(json_schema_extra={"format": "password"})] = None,
-) -> PasswordLogin:
-    """The OAuth2 password flow's form (what Swagger's Authorize sends), the fields of
-    ``OAuth2PasswordRequestForm``, read without its thread-pool hop."""
-    return PasswordLogin(username, password)
+class LoginForm(BaseModel):
+    """The OAuth2 password flow's form (what Swagger's Authorize sends): the fields of
+    ``OAuth2PasswordRequestForm``."""
+
+    username: Text = Field(min_length=1, max_length=320, description="Email or username")
+    password: Text = Field(min_length=1, json_schema_extra={"format": "password"})
+    grant_type: str | None = Field(default=None, pattern="^password$")
+    scope: Text = ""
+    client_id: Text | None = None
+    client_secret: Text | None = Field(default=None, json_schema_extra={"format": "password"})
+
+
+async def password_login(form: Annotated[LoginForm, Form()]) -> PasswordLogin:
+    """The sign-in form, read without ``OAuth2PasswordRequestForm``'s thread-pool hop."""
+    return PasswordLogin(form.username, form.password)
 
 
 PasswordLoginForm = Annotated[PasswordLogin, Depends(password_login)]

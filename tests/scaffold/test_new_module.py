@@ -90,6 +90,7 @@ def test_new_module_is_ready_to_use_and_grows_on_public_names(tmp_path: Path) ->
         'make migration m="create projects tables"',
         "make migrate",
         "make test ARGS=tests/projects",
+        "make openapi",
     ):
         assert printed in created.stdout
     assert "-->" not in created.stdout + created.stderr  # no lint findings shown to the user
@@ -105,6 +106,8 @@ def test_new_module_is_ready_to_use_and_grows_on_public_names(tmp_path: Path) ->
             [*make, "check-migrations"],
             [*make, "test", "ARGS=tests/projects"],
             [*make, "test", "ARGS=tests/core/unit/test_env_files.py"],  # its settings documented
+            [*make, "openapi"],
+            [*make, "test", "ARGS=tests/core/unit/test_openapi_names.py"],  # ids and names
         ],
     )
     assert "projects" in "".join(

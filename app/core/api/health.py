@@ -93,7 +93,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("", summary="Liveness: the process answers")
-async def health() -> dict[str, str]:
+async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 

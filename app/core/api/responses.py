@@ -1,7 +1,7 @@
 """Response schemas shared by every module."""
 
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import pydantic
 from fastapi import Depends, FastAPI, Response
@@ -12,7 +12,8 @@ ItemT = TypeVar("ItemT")
 
 
 class PaginatedResponse(pydantic.BaseModel, Generic[ItemT]):
-    """A page of items: ``{items, total, page, per_page, pages}``."""
+    """A page of items: ``{items, total, page, per_page, pages}``. Subclass it per item type
+    (``class UserPage(PaginatedResponse[UserOut])``) to give the page a name in OpenAPI."""
 
     items: list[ItemT]
     total: int
@@ -21,9 +22,7 @@ class PaginatedResponse(pydantic.BaseModel, Generic[ItemT]):
     pages: int
 
     @classmethod
-    def from_result(
-        cls, result: PaginatedResult[Any], convert: Callable[[Any], ItemT]
-    ) -> "PaginatedResponse[ItemT]":
+    def from_result(cls, result: PaginatedResult[Any], convert: Callable[[Any], ItemT]) -> Self:
         return cls(
             items=[convert(item) for item in result.items],
             total=result.total,

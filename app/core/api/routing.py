@@ -1,6 +1,7 @@
 """Routes: the template a request matched (``/api/v1/users/{user_id}``), and one flat list
 of routes for the app."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -82,3 +83,20 @@ def _declared_again(context: Any, app: FastAPI) -> APIRoute:
         strict_content_type=context.strict_content_type,
         max_body_size=context.max_body_size,
     )
+
+
+def operation_id(route: APIRoute) -> str:
+    """``<tag>-<name>``: the route's first tag and its endpoint's name in kebab case, without
+    the tag's own word (``list_users`` under ``users`` is ``users-list``). Every route gets it
+    (``FastAPI(generate_unique_id_function=...)``); generated clients name their functions
+    after it."""
+    tag = _KEBAB.sub("-", str(route.tags[0]).lower()).strip("-") if route.tags else "api"
+    name = route.name.lower()
+    words = tag.replace("-", "_")
+    for own in (words, words.removesuffix("s")):  # list_blog_posts, get_blog_post
+        name = re.sub(rf"(^|_){re.escape(own)}(?=_|$)", "", name)
+    name = _KEBAB.sub("-", name).strip("-") or _KEBAB.sub("-", route.name.lower()).strip("-")
+    return f"{tag}-{name}"
+
+
+_KEBAB = re.compile(r"[^a-z0-9]+")

@@ -22,6 +22,12 @@ router = APIRouter(
 
 user_list_params = ListParamsBuilder(UserListParams, UserSortParam, UserFilterParam)
 UserOut = UserWithEmailResponse | UserResponse
+
+
+class UserPage(PaginatedResponse[UserOut]):
+    """A page of users; each with its email when the viewer may see it."""
+
+
 NOT_FOUND = error_responses({404: "No such user"})
 
 
@@ -30,10 +36,10 @@ async def list_users(
     viewer: ActiveUser,
     users: UserServiceDep,
     params: Annotated[UserListParams, Depends(user_list_params)],
-) -> PaginatedResponse[UserOut]:
+) -> UserPage:
     """Users, paginated; sort and filter on `id`, `username`, `status`, `created_at`."""
     page = await users.get_list(params)
-    return PaginatedResponse[UserOut].from_result(page, lambda user: user_response(user, viewer))
+    return UserPage.from_result(page, lambda user: user_response(user, viewer))
 
 
 @router.get("/{user_id}", responses=NOT_FOUND)

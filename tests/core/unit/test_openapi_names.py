@@ -1,0 +1,69 @@
+"""The OpenAPI document as generated clients read it: operation ids ``<tag>-<name>``, unique;
+schema names a person would choose; the committed ``openapi.json`` up to date."""
+
+import json
+import re
+from collections import Counter
+
+import pytest
+from fastapi.routing import APIRoute
+from typer.testing import CliRunner
+
+from app.cli import OPENAPI_FILE, cli
+from app.core.api.routing import operation_id
+from app.main import create_app
+
+KEBAB_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
+SCHEMA_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, object]:
+    schema: dict[str, object] = create_app().openapi()
+    return schema
+
+
+def operation_ids(document: dict[str, object]) -> list[str]:
+    paths: dict[str, dict[str, dict[str, str]]] = document["paths"]  # type: ignore[assignment]
+    return [op["operationId"] for operations in paths.values() for op in operations.values()]
+
+
+def test_operation_ids_are_tag_and_name_and_unique(document: dict[str, object]) -> None:
+    ids = operation_ids(document)
+
+    assert [name for name, count in Counter(ids).items() if count > 1] == []
+    assert [name for name in ids if not KEBAB_ID.match(name)] == []
+    assert {"auth-login", "users-list", "users-get", "profile-get", "health-live"} <= set(ids)
+    assert not any(word in name for name in ids for word in ("api", "v1", "-post", "-get-"))
+
+
+@pytest.mark.parametrize(
+    ("name", "tag", "expected"),
+    [
+        ("list_users", "users", "users-list"),
+        ("get_blog_post", "blog_posts", "blog-posts-get"),
+        ("list_blog_posts", "blog_posts", "blog-posts-list"),
+        ("refresh_token", "auth", "auth-refresh-token"),
+        ("health", "health", "health-health"),
+        ("ping", None, "api-ping"),
+    ],
+)
+def test_operation_id_drops_the_tags_own_words(name: str, tag: str | None, expected: str) -> None:
+    route = APIRoute("/x", lambda: None, name=name, tags=[tag] if tag else None)
+
+    assert operation_id(route) == expected
+
+
+def test_schema_names_carry_no_paths_methods_or_generics(document: dict[str, object]) -> None:
+    components: dict[str, dict[str, object]] = document["components"]  # type: ignore[assignment]
+    names = list(components["schemas"])
+
+    assert [name for name in names if not SCHEMA_NAME.match(name)] == []
+    assert {"LoginForm", "UserPage", "ErrorResponse"} <= set(names)
+
+
+def test_the_committed_document_is_the_codes() -> None:
+    result = CliRunner().invoke(cli, ["openapi", "--check"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(OPENAPI_FILE.read_text()) == create_app().openapi()
