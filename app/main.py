@@ -14,7 +14,7 @@ from app.core.api.middleware import (
     ClientAddressMiddleware,
     RequestContextMiddleware,
 )
-from app.core.api.responses import document_sign_in
+from app.core.api.responses import document_responses
 from app.core.api.routing import flatten_routes, operation_id
 from app.core.configs import AppConfig, app_config
 from app.core.configs.structlog import configure_logging
@@ -81,7 +81,7 @@ def create_app(config: AppConfig = app_config) -> FastAPI:
     if config.METRICS_ENABLED:  # outside the API's routers: no rate limit, not in OpenAPI
         app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     app.include_router(api_router)
-    document_sign_in(app)
+    document_responses(app)
     if config.docs_enabled:
         add_docs(app)  # last: every request tries routes in order; the docs are rarely asked for
     flatten_routes(app)

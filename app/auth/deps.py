@@ -41,7 +41,9 @@ class LoginForm(BaseModel):
     """The OAuth2 password flow's form (what Swagger's Authorize sends): the fields of
     ``OAuth2PasswordRequestForm``."""
 
-    username: Text = Field(min_length=1, max_length=320, description="Email or username")
+    username: Text = Field(
+        min_length=1, max_length=320, description="Email or username", examples=["ada"]
+    )
     password: Text = Field(min_length=1, json_schema_extra={"format": "password"})
     grant_type: str | None = Field(default=None, pattern="^password$")
     scope: Text = ""

@@ -14,16 +14,18 @@ class TokenResponse(BaseModel):
 
 
 class RefreshTokenRequest(RequestModel):
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: str = Field(
+        min_length=1, max_length=512, examples=["<refresh_token from login>"]
+    )
 
 
 class RestorePasswordRequest(RequestModel):
-    email: Email
+    email: Email = Field(examples=["ada@example.com"])
 
 
 class ResetPasswordRequest(RequestModel):
-    token: str = Field(min_length=1, max_length=512)
-    password: Password
+    token: str = Field(min_length=1, max_length=512, examples=["<token from the mailed link>"])
+    password: Password = Field(examples=["Quiet-Harbour-Lantern-4817"])
 
 
 class MessageResponse(BaseModel):

@@ -33,9 +33,9 @@ Password = Annotated[
 
 
 class UserCreate(RequestModel):
-    email: Email
-    username: Username
-    password: Password
+    email: Email = Field(examples=["ada@example.com"])
+    username: Username = Field(examples=["ada"])
+    password: Password = Field(examples=["Quiet-Harbour-Lantern-4817"])
 
 
 class ProfileUpdate(RequestModel):
@@ -51,7 +51,7 @@ class ProfileUpdate(RequestModel):
 
 
 class UserStatusUpdate(RequestModel):
-    status: UserStatus
+    status: UserStatus = Field(examples=["blocked"])
 
 
 class UserResponse(BaseModel):

@@ -3,12 +3,15 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
+import pydantic
 import structlog
 from fastapi import APIRouter, Depends, status
 from fastapi.responses import JSONResponse
 
 from app.core.api.limiter import ConfigurableRateLimiter
+from app.core.api.responses import ErrorResponse
 from app.core.configs import app_config
 
 HealthCheck = Callable[[], Awaitable[object]]
@@ -97,11 +100,24 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class Readiness(pydantic.BaseModel):
+    """``status`` ``ok``, ``warning`` (answering, something to look at) or ``unavailable``;
+    ``checks``: each check's result."""
+
+    status: Literal["ok", "warning", "unavailable"]
+    checks: dict[str, str]
+    detail: str | None = None
+
+
 @router.get(
     "/ready",
     summary="Readiness: the database and Redis answer",
     dependencies=[Depends(READY_RATE_LIMIT)],
-    responses={503: {"description": "A backing service is down; `checks` says which"}},
+    response_model=Readiness,
+    responses={
+        503: {"model": Readiness, "description": "A backing service is down; `checks` says which"},
+        429: {"model": ErrorResponse, "description": "Asked too often; try again later"},
+    },
 )
 async def ready() -> JSONResponse:
     checks = await readiness_checks.run()

@@ -55,31 +55,43 @@ NoStore = Depends(no_store)
 
 
 SIGNED_OUT = "Not signed in, or the token is invalid or expired"
+ERROR_REF = "#/components/schemas/ErrorResponse"
 
 
-def document_sign_in(app: FastAPI) -> None:
-    """Every operation that takes a bearer token documents the 401 it may answer, in the shared
-    error shape; routers need not declare it, so a public route added to them inherits none."""
+# Answers any operation may give that its route does not declare, all in the shared error shape.
+INVALID = "Invalid input: `detail` lists each problem (location, message, type)"
+TOO_LARGE = "Request body larger than the route accepts"
+DATABASE_DOWN = "Database temporarily unavailable (with `Retry-After`)"
+
+
+def document_responses(app: FastAPI) -> None:
+    """Every operation documents, in the shared error shape, the errors the kit's own layers
+    may answer: 401 where it takes a bearer token, 422 (the kit's body, not FastAPI's), 413
+    where it takes a body, 503 under ``/api`` (the database). Routers need not declare them, so a
+    public route added to them inherits no 401."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        error = {"$ref": "#/components/schemas/ErrorResponse"}
-        for operations in schema.get("paths", {}).values():
+        error = {"content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
+                responses = operation.setdefault("responses", {})
                 if operation.get("security"):
-                    operation.setdefault("responses", {}).setdefault(
-                        "401",
-                        {
-                            "description": SIGNED_OUT,
-                            "content": {"application/json": {"schema": error}},
-                        },
-                    )
-        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
-            "ErrorResponse", ErrorResponse.model_json_schema()
-        )
+                    responses.setdefault("401", {"description": SIGNED_OUT, **error})
+                if "422" in responses:
+                    responses["422"] = {"description": INVALID, **error}
+                if "requestBody" in operation:
+                    responses.setdefault("413", {"description": TOO_LARGE, **error})
+                if path.startswith("/api/"):
+                    responses.setdefault("503", {"description": DATABASE_DOWN, **error})
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body
+            components.pop(unused, None)
+        app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

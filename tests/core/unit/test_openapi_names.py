@@ -4,6 +4,7 @@ schema names a person would choose; the committed ``openapi.json`` up to date.""
 import json
 import re
 from collections import Counter
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -67,3 +68,44 @@ def test_the_committed_document_is_the_codes() -> None:
 
     assert result.exit_code == 0, result.output
     assert json.loads(OPENAPI_FILE.read_text()) == create_app().openapi()
+
+
+def responses_of(document: dict[str, object]) -> list[tuple[str, str, str, dict[str, object]]]:
+    paths: dict[str, dict[str, dict[str, Any]]] = document["paths"]  # type: ignore[assignment]
+    return [
+        (path, operation["operationId"], code, answer)
+        for path, operations in paths.items()
+        for operation in operations.values()
+        for code, answer in operation["responses"].items()
+    ]
+
+
+def test_every_error_answer_is_documented_in_one_shape(document: dict[str, object]) -> None:
+    errors = [
+        (operation_id, code, json.dumps(answer))
+        for _, operation_id, code, answer in responses_of(document)
+        if not code.startswith("2") and (operation_id, code) != ("health-ready", "503")
+    ]
+    paths: dict[str, dict[str, dict[str, Any]]] = document["paths"]  # type: ignore[assignment]
+    operations = [(path, op) for path, ops in paths.items() for op in ops.values()]
+    components: dict[str, dict[str, object]] = document["components"]  # type: ignore[assignment]
+
+    assert [error for error in errors if "#/components/schemas/ErrorResponse" not in error[2]] == []
+    assert "HTTPValidationError" not in components["schemas"]
+    for path, operation in operations:
+        codes = set(operation["responses"])
+        if "requestBody" in operation:
+            assert {"413", "422"} <= codes, operation["operationId"]
+        if path.startswith("/api/"):
+            assert "503" in codes, operation["operationId"]
+        if operation.get("security"):
+            assert "401" in codes, operation["operationId"]
+
+
+def test_main_request_bodies_carry_examples(document: dict[str, object]) -> None:
+    components: dict[str, dict[str, Any]] = document["components"]  # type: ignore[assignment]
+    schemas = components["schemas"]
+
+    for name in ("UserCreate", "LoginForm", "RefreshTokenRequest", "ResetPasswordRequest"):
+        properties = schemas[name]["properties"]
+        assert any("examples" in field for field in properties.values()), name
