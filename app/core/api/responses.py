@@ -1,5 +1,6 @@
 """Response schemas shared by every module."""
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Self, TypeVar
 
@@ -64,6 +65,13 @@ TOO_LARGE = "Request body larger than the route accepts"
 DATABASE_DOWN = "Database temporarily unavailable (with `Retry-After`)"
 
 
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+    }
+
+
 def document_responses(app: FastAPI) -> None:
     """Every operation documents, in the shared error shape, the errors the kit's own layers
     may answer: 401 where it takes a bearer token, 422 (the kit's body, not FastAPI's), 413
@@ -75,22 +83,22 @@ def document_responses(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        error = {"content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 if operation.get("security"):
-                    responses.setdefault("401", {"description": SIGNED_OUT, **error})
+                    responses.setdefault("401", _error(SIGNED_OUT))
                 if "422" in responses:
-                    responses["422"] = {"description": INVALID, **error}
+                    responses["422"] = _error(INVALID)
                 if "requestBody" in operation:
-                    responses.setdefault("413", {"description": TOO_LARGE, **error})
+                    responses.setdefault("413", _error(TOO_LARGE))
                 if path.startswith("/api/"):
-                    responses.setdefault("503", {"description": DATABASE_DOWN, **error})
+                    responses.setdefault("503", _error(DATABASE_DOWN))
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
-        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body
-            components.pop(unused, None)
+        for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, if unused
+            if f'"#/components/schemas/{name}"' not in json.dumps(schema):
+                components.pop(name, None)
         app.openapi_schema = schema
         return schema
 
