@@ -9,8 +9,6 @@ too) and never carry the frames' local variables. Events are sent from a backgro
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import sentry_sdk
-
 from app.core.configs import AppConfig
 from app.core.configs.structlog import REDACTED, is_secret, redact
 
@@ -26,6 +24,8 @@ def configure_error_reporting(config: AppConfig, version: str) -> None:
     """Start the Sentry client once per process; a no-op without ``SENTRY_DSN``."""
     if not config.SENTRY_DSN or _state.on:
         return
+    import sentry_sdk  # only when reporting is on
+
     sentry_sdk.init(
         dsn=config.SENTRY_DSN,
         environment=str(config.APP_ENV),
@@ -44,6 +44,8 @@ def configure_error_reporting(config: AppConfig, version: str) -> None:
 def report_error(error: BaseException) -> None:
     """Report ``error`` (a no-op when reporting is off)."""
     if _state.on:
+        import sentry_sdk
+
         sentry_sdk.capture_exception(error)
 
 

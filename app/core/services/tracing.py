@@ -9,24 +9,24 @@ here runs per request: no middleware, no instrumentation, no log fields.
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.typing import EventDict, WrappedLogger
 
 from app.core.configs import AppConfig
 
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on
+    from opentelemetry.sdk.trace import TracerProvider
+
 TRACE_LABELS = ("traceparent", "tracestate")
 
 
 class _State:
-    provider: TracerProvider | None = None
+    provider: "TracerProvider | None" = None
 
 
 _state = _State()
@@ -45,6 +45,9 @@ def configure_tracing(config: AppConfig) -> None:
         return
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     resource = Resource.create(
         {
