@@ -8,7 +8,7 @@ PORT ?= 8000
 EMBEDDED := TEST_DATABASE_URL=sqlite+aiosqlite:///./var/test.db TEST_REDIS_URL= TEST_SMTP_HOST=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker migrate migration test test-embedded lint format openapi check-openapi check-migrations check-deploy fuzz bench drills routes clean compose-check
+.PHONY: help install run worker migrate migration test test-embedded lint format openapi check-openapi check-clients check-migrations check-deploy fuzz bench drills routes clean compose-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ openapi: install ## Write openapi.json from the code (commit it; CI fails when i
 
 check-openapi: install ## Fail when the committed openapi.json differs from the code's
 	$(BIN)/python -m app openapi --check
+
+check-clients: install ## Generate a TypeScript and a Python client from openapi.json, type-check them, drive the API with both (needs Node.js)
+	$(BIN)/python -m scripts.check_clients
 
 check-migrations: install ## Fail when the models and the migrations disagree (alembic check)
 	$(BIN)/alembic upgrade head

@@ -1,10 +1,13 @@
 """Helpers for the tools that run the kit against this machine's PostgreSQL and Redis
-(``make fuzz``, ``make bench``): the ``.test.env`` addresses, scratch databases, free ports."""
+(``make fuzz``, ``make bench``, ``make check-clients``): the ``.test.env`` addresses, scratch
+databases, free ports, a served API."""
 
 import contextlib
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -52,3 +55,39 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) 
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the server did not start; see {log}")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def serve(env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """``python -m app serve`` on a free loopback port, its output in ``log``; its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_answering(f"{base}/health/ready", process, log)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def create_admin(env: Mapping[str, str], email: str, username: str, password: str) -> None:
+    """``python -m app migrate`` then ``create-admin`` with these credentials."""
+    for command in (
+        ["migrate"],
+        ["create-admin", "--email", email, "--username", username, "--password", password],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "app", *command],
+            cwd=ROOT,
+            env=dict(env),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )

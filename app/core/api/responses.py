@@ -33,10 +33,18 @@ class PaginatedResponse(pydantic.BaseModel, Generic[ItemT]):
         )
 
 
+class FieldError(pydantic.BaseModel):
+    """One validation error: where (``loc``), what is wrong (``msg``) and its kind (``type``)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorResponse(pydantic.BaseModel):
     """Every error answer: a ``detail`` string or list of validation errors."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str | list[FieldError]
 
 
 def error_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:

@@ -87,16 +87,21 @@ def _declared_again(context: Any, app: FastAPI) -> APIRoute:
 
 def operation_id(route: APIRoute) -> str:
     """``<tag>-<name>``: the route's first tag and its endpoint's name in kebab case, without
-    the tag's own word (``list_users`` under ``users`` is ``users-list``). Every route gets it
-    (``FastAPI(generate_unique_id_function=...)``); generated clients name their functions
-    after it."""
+    the tag's own word (``list_users`` under ``users`` is ``users-list``), HTTP method words
+    replaced by the action they stand for (``get_user`` is ``users-read``, ``delete_profile``
+    is ``profile-remove``). Every route gets it (``FastAPI(generate_unique_id_function=...)``);
+    generated clients name their functions after it."""
     tag = _KEBAB.sub("-", str(route.tags[0]).lower()).strip("-") if route.tags else "api"
     name = route.name.lower()
     words = tag.replace("-", "_")
     for own in (words, words.removesuffix("s")):  # list_blog_posts, get_blog_post
         name = re.sub(rf"(^|_){re.escape(own)}(?=_|$)", "", name)
-    name = _KEBAB.sub("-", name).strip("-") or _KEBAB.sub("-", route.name.lower()).strip("-")
+    words_of_name = _KEBAB.sub("-", name).strip("-") or _KEBAB.sub("-", route.name.lower())
+    name = "-".join(_METHOD_WORDS.get(word, word) for word in words_of_name.strip("-").split("-"))
     return f"{tag}-{name}"
 
 
 _KEBAB = re.compile(r"[^a-z0-9]+")
+# Client generators append the HTTP method to FastAPI's default ids; ours carry none. ("post"
+# stays: it is a noun as often as not.)
+_METHOD_WORDS = {"get": "read", "put": "replace", "patch": "update", "delete": "remove"}
