@@ -212,5 +212,12 @@ def test_workflow_actions_are_pinned_by_commit_with_their_version_named() -> Non
 def test_dependabot_watches_packages_images_and_actions() -> None:
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
 
-    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
-    assert ecosystems == {"pip", "docker", "docker-compose", "github-actions"}
+    watched = {(update["package-ecosystem"], update["directory"]) for update in config["updates"]}
+    assert watched == {
+        ("pip", "/"),
+        ("docker", "/"),
+        ("docker-compose", "/"),
+        ("github-actions", "/"),
+        ("npm", "/clients/typescript"),
+        ("pip", "/clients/python"),
+    }
