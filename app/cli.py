@@ -224,7 +224,11 @@ async def _create_admin(email: str, username: str, password: str) -> int:
     try:
         async with unit_of_work() as uow:
             user = await UserService(uow.db, uow.events).create(
-                email=email, username=username, password=password, is_admin=True
+                email=email,
+                username=username,
+                password=password,
+                is_admin=True,
+                email_verified=True,
             )
             return user.id
     finally:

@@ -5,9 +5,12 @@ import socket
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from app.core.configs import app_config
 
 
 def free_port() -> int:
@@ -67,3 +70,16 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     assert isinstance(text, EmailMessage)
     assert isinstance(html, EmailMessage)
     return text.get_content(), html.get_content()
+
+
+def link_token(text: str, path: str) -> str:
+    """The ``token`` of the ``APP_URL`` + ``path`` link in a mail's text."""
+    prefix = f"{app_config.APP_URL}{path}?token="
+    link = next(word for word in text.split() if word.startswith(prefix))
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def mail_to(mails: list[EmailMessage], recipient: str, subject_part: str) -> EmailMessage:
+    """The one mail to ``recipient`` whose subject holds ``subject_part``."""
+    [found] = [m for m in mails if m["To"] == recipient and subject_part in m["Subject"]]
+    return found

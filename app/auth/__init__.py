@@ -1,6 +1,6 @@
 """The auth module's front door: the only names other modules may import."""
 
-from app.auth.deps import ActiveUser, AuthGateway, CurrentUser
+from app.auth.deps import ActiveUser, AuthGateway, CurrentUser, VerifiedUser
 from app.auth.events import UserCreated, UserDeleted
 from app.auth.gateway import AuthGatewayInterface, auth_gateway
 from app.auth.routers import router_v1
@@ -14,6 +14,7 @@ __all__ = [
     "UserCreated",
     "UserDTO",
     "UserDeleted",
+    "VerifiedUser",
     "auth_gateway",
     "router_v1",
 ]

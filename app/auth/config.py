@@ -32,6 +32,26 @@ class AuthConfig(BaseConfig):
     PASSWORD_ATTEMPT_LIMIT: int = Field(default=10, ge=1)
     PASSWORD_ATTEMPT_WINDOW_SECONDS: int = Field(default=900, ge=1)
 
+    # Email verification: links work once, for EMAIL_VERIFICATION_EXPIRE_HOURS. With
+    # AUTH_REQUIRE_VERIFIED_EMAIL, routes behind ``VerifiedUser`` answer 403 to unverified
+    # accounts (they can still sign in, and verify).
+    AUTH_REQUIRE_VERIFIED_EMAIL: bool = False
+    EMAIL_VERIFICATION_EXPIRE_HOURS: int = Field(default=48, ge=1)
+    VERIFY_EMAIL_RATE_LIMIT: int = Field(default=10, ge=1)
+    RESEND_VERIFICATION_RATE_LIMIT: int = Field(default=3, ge=1)
+
+    # Two-factor sign-in (TOTP, RFC 6238). Secrets are encrypted at rest with TOTP_SECRET_KEY,
+    # or with a key derived from SECRET_KEY when it is empty (changing either makes enrolled
+    # secrets unreadable: users then sign in with a recovery code). TOTP_ISSUER names the
+    # account in authenticator apps (PROJECT_NAME when empty).
+    TOTP_SECRET_KEY: str = ""
+    TOTP_ISSUER: str = ""
+    TWO_FACTOR_CHALLENGE_SECONDS: int = Field(default=300, ge=30)
+    TWO_FACTOR_RATE_LIMIT: int = Field(default=10, ge=1)
+    # Code checks per account (and per client) in PASSWORD_ATTEMPT_WINDOW_SECONDS.
+    TWO_FACTOR_ATTEMPT_LIMIT: int = Field(default=5, ge=1)
+    RECOVERY_CODE_COUNT: int = Field(default=10, ge=1, le=50)
+
     # Stale tokens are deleted on this cron schedule (UTC): refresh tokens expired for
     # TOKEN_RETENTION_DAYS, or revoked that long in a session that has ended; reset tokens
     # used or expired that long. TOKEN_PURGE_BATCH rows per transaction.

@@ -3,19 +3,24 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Form
+from fastapi import Depends, Form, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.exceptions import InvalidToken
+from app.auth.config import auth_config
+from app.auth.exceptions import EmailNotVerified, InvalidToken
 from app.auth.gateway import AuthGateway as AuthGatewayImpl
 from app.auth.gateway import AuthGatewayInterface
 from app.auth.models import User
 from app.auth.repositories import UserRepository
 from app.auth.services.auth import AuthService
+from app.auth.services.sessions import ClientInfo, SessionService
 from app.auth.services.tokens import AccessClaims, access_tokens
+from app.auth.services.two_factor import TwoFactorService
 from app.auth.services.user import UserService
+from app.auth.services.verification import EmailVerificationService
+from app.core.api import client_address
 from app.core.db import utcnow
 from app.core.deps import DBSession, EventsService, MailService
 from app.core.types import Text
@@ -23,12 +28,32 @@ from app.core.types import Text
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-async def get_user_service(db: DBSession, events: EventsService) -> UserService:
-    return UserService(db, events)
+async def get_user_service(db: DBSession, events: EventsService, mail: MailService) -> UserService:
+    return UserService(db, events, mail=mail)
 
 
 async def get_auth_service(db: DBSession, events: EventsService, mail: MailService) -> AuthService:
     return AuthService(db, events, mail)
+
+
+async def get_verification_service(
+    db: DBSession, events: EventsService, mail: MailService
+) -> EmailVerificationService:
+    return EmailVerificationService(db, events, mail)
+
+
+async def get_session_service(db: DBSession) -> SessionService:
+    return SessionService(db)
+
+
+async def get_two_factor_service(db: DBSession) -> TwoFactorService:
+    return TwoFactorService(db)
+
+
+async def get_client_info(request: Request) -> ClientInfo:
+    """The client's address and (up to 512 characters of) its User-Agent."""
+    agent = request.headers.get("user-agent")
+    return ClientInfo(address=client_address(request), user_agent=agent[:512] if agent else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +133,17 @@ async def get_active_user(token: BearerToken, db: DBSession) -> User:
 ActiveUser = Annotated[User, Depends(get_active_user)]
 
 
+async def get_verified_user(user: ActiveUser) -> User:
+    """The active user; with ``AUTH_REQUIRE_VERIFIED_EMAIL``, only once their email is
+    verified (403 before)."""
+    if auth_config.AUTH_REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        raise EmailNotVerified
+    return user
+
+
+VerifiedUser = Annotated[User, Depends(get_verified_user)]
+
+
 async def get_gateway(
     user_service: Annotated[UserService, Depends(get_user_service)],
 ) -> AuthGatewayInterface:
@@ -117,3 +153,7 @@ async def get_gateway(
 AuthGateway = Annotated[AuthGatewayInterface, Depends(get_gateway)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+VerificationServiceDep = Annotated[EmailVerificationService, Depends(get_verification_service)]
+SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+TwoFactorServiceDep = Annotated[TwoFactorService, Depends(get_two_factor_service)]
+Client = Annotated[ClientInfo, Depends(get_client_info)]

@@ -9,6 +9,8 @@ class UserCreated(BaseEvent):
     id: int
     email: str
     username: str
+    # Created verified (``create-admin``): no verification link is mailed.
+    email_verified: bool = False
 
 
 class UserDeleted(BaseEvent):

@@ -2,9 +2,10 @@
 
 from app.auth.emails.templates import EmailChangedEmail, WelcomeEmail
 from app.auth.events import UserCreated, UserDeleted, UserEmailChanged
+from app.auth.services.verification import EmailVerificationService
 from app.auth.tasks import PurgeUserTokens
 from app.core.configs import app_config
-from app.core.deps import listener
+from app.core.deps import listener, unit_of_work
 from app.core.services.events import ListenedEvent
 from app.core.services.mail import EmailData, mail_service
 from app.core.services.queue import queue_service
@@ -21,6 +22,15 @@ async def send_welcome_mail(event: UserCreated) -> None:
         ),
         EmailData(subject=f"Welcome to {app_config.PROJECT_NAME}", recipient=event.email),
     )
+
+
+@listener(UserCreated, durable=True)
+async def send_verification_link(event: UserCreated) -> None:
+    """Durable, like the welcome mail; accounts created verified get no link."""
+    if event.email_verified:
+        return
+    async with unit_of_work() as uow:
+        await EmailVerificationService(uow.db, uow.events, uow.mail).send_first_link(event.id)
 
 
 @listener(UserDeleted, durable=True)

@@ -4,8 +4,15 @@ from datetime import timedelta
 from typing import Any
 
 from app.auth.config import auth_config
-from app.auth.repositories import PasswordResetTokenRepository, RefreshTokenRepository
+from app.auth.repositories import (
+    EmailVerificationTokenRepository,
+    PasswordResetTokenRepository,
+    RecoveryCodeRepository,
+    RefreshTokenRepository,
+    UserSessionRepository,
+)
 from app.auth.services.auth import AuthService
+from app.auth.services.verification import EmailVerificationService
 from app.core.db import utcnow
 from app.core.deps import logger, queued, scheduled, unit_of_work
 from app.core.services.queue import BaseTask
@@ -28,6 +35,19 @@ class SendPasswordReset(BaseTask):
 
 
 @queued
+class SendEmailVerification(BaseTask):
+    """A new verification link for an unverified account or a pending address; looked up
+    here, like ``SendPasswordReset``, so that the answer is the same for every address."""
+
+    __task_name__ = "auth.send_email_verification"
+
+    async def run(self, **data: Any) -> None:
+        async with unit_of_work() as uow:
+            service = EmailVerificationService(uow.db, uow.events, uow.mail)
+            await service.resend(str(data["email"]))
+
+
+@queued
 class PurgeUserTokens(BaseTask):
     """Remove every stored token of a deleted user (idempotent: a repeat deletes nothing)."""
 
@@ -38,14 +58,18 @@ class PurgeUserTokens(BaseTask):
         async with unit_of_work() as uow:
             await RefreshTokenRepository().delete_for_user(uow.db, user_id)
             await PasswordResetTokenRepository().delete_for_user(uow.db, user_id)
+            await EmailVerificationTokenRepository().delete_for_user(uow.db, user_id)
+            await UserSessionRepository().delete_for_user(uow.db, user_id)
+            await RecoveryCodeRepository().delete_for_user(uow.db, user_id)
             await uow.db.commit()
 
 
 @scheduled(cron=auth_config.TOKEN_PURGE_SCHEDULE)
 @queued
 class PurgeStaleTokens(BaseTask):
-    """Delete refresh and reset tokens past ``TOKEN_RETENTION_DAYS`` (see ``AuthConfig``), a
-    batch per transaction (idempotent: a repeat finds less, or nothing)."""
+    """Delete refresh, reset and verification tokens past ``TOKEN_RETENTION_DAYS`` (see
+    ``AuthConfig``) and the sessions left without tokens, a batch per transaction (idempotent:
+    a repeat finds less, or nothing)."""
 
     __task_name__ = "auth.purge_stale_tokens"
 
@@ -54,11 +78,14 @@ class PurgeStaleTokens(BaseTask):
         cutoff = now - timedelta(days=auth_config.TOKEN_RETENTION_DAYS)
         batch = auth_config.TOKEN_PURGE_BATCH
         refresh, reset = RefreshTokenRepository(), PasswordResetTokenRepository()
+        verification, sessions = EmailVerificationTokenRepository(), UserSessionRepository()
         deleted = 0
         async with unit_of_work() as uow:
             while True:
                 count = await refresh.delete_stale(uow.db, cutoff, now, batch)
                 count += await reset.delete_stale(uow.db, cutoff, batch)
+                count += await verification.delete_stale(uow.db, cutoff, batch)
+                count += await sessions.delete_stale(uow.db, batch)
                 await uow.db.commit()
                 deleted += count
                 if count == 0:

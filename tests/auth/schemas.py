@@ -8,7 +8,16 @@ USER = {
     "created_at": {"type": "string", "regex": r"^\d{4}-\d\d-\d\dT.*(Z|\+00:00)$"},
 }
 
-USER_WITH_EMAIL = USER | {"email": {"type": "string", "regex": r"^[^@]+@[^@]+$"}}
+USER_WITH_EMAIL = USER | {
+    "email": {"type": "string", "regex": r"^[^@]+@[^@]+$"},
+    "email_verified_at": {
+        "type": "string",
+        "nullable": True,
+        "regex": r"^\d{4}-\d\d-\d\dT.*(Z|\+00:00)$",
+    },
+    "pending_email": {"type": "string", "nullable": True, "regex": r"^[^@]+@[^@]+$"},
+    "two_factor_enabled": {"type": "boolean"},
+}
 
 TOKENS = {
     "access_token": {"type": "string", "minlength": 20},

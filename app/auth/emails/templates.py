@@ -47,3 +47,30 @@ class EmailChangedEmail(BaseTemplate):
 
     def _get_name(self) -> str:
         return "email_changed.html"
+
+
+class VerifyEmailEmail(BaseTemplate):
+    """A verification link, for the account's address or for the one it is moving to."""
+
+    def __init__(
+        self,
+        username: str,
+        project_name: str,
+        email: str,
+        verify_url: str,
+        expires_hours: int,
+        *,
+        change: bool,
+    ) -> None:
+        self.username = username
+        self.project_name = project_name
+        self.email = email
+        self.verify_url = verify_url
+        self.expires_hours = expires_hours
+        self.change = change
+
+    def _get_dir(self) -> Path:
+        return VIEWS
+
+    def _get_name(self) -> str:
+        return "verify_email.html"

@@ -1,4 +1,18 @@
-from app.auth.models.tokens import PasswordResetToken, RefreshToken
+from app.auth.models.tokens import (
+    EmailVerificationToken,
+    PasswordResetToken,
+    RecoveryCode,
+    RefreshToken,
+    UserSession,
+)
 from app.auth.models.user import User, UserStatus
 
-__all__ = ["PasswordResetToken", "RefreshToken", "User", "UserStatus"]
+__all__ = [
+    "EmailVerificationToken",
+    "PasswordResetToken",
+    "RecoveryCode",
+    "RefreshToken",
+    "User",
+    "UserSession",
+    "UserStatus",
+]

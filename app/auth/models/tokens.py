@@ -1,4 +1,4 @@
-"""Refresh and password-reset tokens: only their SHA-256 hashes are stored."""
+"""Sessions and the tokens of the auth module: only SHA-256 hashes of tokens are stored."""
 
 from datetime import datetime
 
@@ -35,3 +35,38 @@ class PasswordResetToken(BaseModel):
     used_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class EmailVerificationToken(BaseModel):
+    """A link mailed to ``email`` (the account's, or the address it is moving to)."""
+
+    __tablename__ = "email_verification_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+
+
+class UserSession(BaseModel):
+    """What the user sees of a session (a refresh token family): where it signed in from and
+    when it was last refreshed. It is live while its family has a live refresh token."""
+
+    __tablename__ = "user_sessions"
+
+    family_id: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    last_used_at: Mapped[datetime]
+    ip_address: Mapped[str | None] = mapped_column(String(45), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
+
+
+class RecoveryCode(BaseModel):
+    """A one-time two-factor code, given to the user when 2FA is turned on."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,7 +1,8 @@
 import unicodedata
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, Index, String, text
+from sqlalchemy import BigInteger, Enum, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.core.db import BaseModel, SoftDeleteMixin
@@ -57,11 +58,28 @@ class User(SoftDeleteMixin, BaseModel):
         index=True,
     )
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Set when the user follows a verification link mailed to ``email``.
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # An address the user asked to move to: it replaces ``email`` once verified.
+    pending_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    # Two-factor sign-in: the TOTP secret, encrypted (set at enrolment); on once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The time step of the last code accepted: a code works once, and none older after it.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     @validates("username")
     def _keep_username_key(self, _key: str, username: str) -> str:
         self.username_key = username_key(username)
         return username
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_active(self) -> bool:

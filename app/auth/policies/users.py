@@ -9,3 +9,9 @@ async def can_update_user_status(user: ActiveUser) -> User:
     if not user.is_admin:
         raise ActionNotAllowed("Only administrators can change a user's status")
     return user
+
+
+async def can_end_user_sessions(user: ActiveUser) -> User:
+    if not user.is_admin:
+        raise ActionNotAllowed("Only administrators can end another user's sessions")
+    return user

@@ -1,4 +1,17 @@
-from app.auth.repositories.tokens import PasswordResetTokenRepository, RefreshTokenRepository
+from app.auth.repositories.tokens import (
+    EmailVerificationTokenRepository,
+    PasswordResetTokenRepository,
+    RecoveryCodeRepository,
+    RefreshTokenRepository,
+    UserSessionRepository,
+)
 from app.auth.repositories.user import UserRepository
 
-__all__ = ["PasswordResetTokenRepository", "RefreshTokenRepository", "UserRepository"]
+__all__ = [
+    "EmailVerificationTokenRepository",
+    "PasswordResetTokenRepository",
+    "RecoveryCodeRepository",
+    "RefreshTokenRepository",
+    "UserRepository",
+    "UserSessionRepository",
+]

@@ -1,11 +1,27 @@
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.models import PasswordResetToken, RefreshToken
-from app.core.db import BaseRepository
+from app.auth.models import (
+    EmailVerificationToken,
+    PasswordResetToken,
+    RecoveryCode,
+    RefreshToken,
+    UserSession,
+)
+from app.core.db import BaseModel, BaseRepository
+
+
+def _live_family(family_id: Any, now: datetime) -> ColumnElement[bool]:
+    """The session ``family_id`` still has an unrevoked, unexpired refresh token."""
+    return exists().where(
+        RefreshToken.family_id == family_id,
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > now,
+    )
 
 
 class RefreshTokenRepository(BaseRepository[RefreshToken]):
@@ -27,14 +43,7 @@ class RefreshTokenRepository(BaseRepository[RefreshToken]):
 
     async def family_is_live(self, db: AsyncSession, family_id: str, now: datetime) -> bool:
         """Whether the session still has an unrevoked, unexpired token."""
-        stmt = select(
-            exists().where(
-                RefreshToken.family_id == family_id,
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.expires_at > now,
-            )
-        )
-        return bool((await db.execute(stmt)).scalar())
+        return bool((await db.execute(select(_live_family(family_id, now)))).scalar())
 
     async def revoke_family(self, db: AsyncSession, family_id: str, now: datetime) -> None:
         await self._revoke(db, now, RefreshToken.family_id == family_id)
@@ -119,9 +128,128 @@ class PasswordResetTokenRepository(BaseRepository[PasswordResetToken]):
         await db.execute(stmt)
 
 
+class EmailVerificationTokenRepository(BaseRepository[EmailVerificationToken]):
+    model = EmailVerificationToken
+
+    async def consume(
+        self, db: AsyncSession, token_hash: str, now: datetime
+    ) -> tuple[int, str] | None:
+        """Mark an unused, unexpired token used; the user id and address it was for."""
+        stmt = (
+            update(EmailVerificationToken)
+            .where(
+                EmailVerificationToken.token_hash == token_hash,
+                EmailVerificationToken.used_at.is_(None),
+                EmailVerificationToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(EmailVerificationToken.user_id, EmailVerificationToken.email)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await db.execute(stmt)).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def invalidate_for_user(self, db: AsyncSession, user_id: int, now: datetime) -> None:
+        stmt = (
+            update(EmailVerificationToken)
+            .where(
+                EmailVerificationToken.user_id == user_id,
+                EmailVerificationToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await db.execute(stmt)
+
+    async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
+        await db.execute(
+            delete(EmailVerificationToken).where(EmailVerificationToken.user_id == user_id)
+        )
+
+    async def delete_stale(self, db: AsyncSession, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` links used or expired before ``cutoff``; how many went."""
+        stale = or_(
+            EmailVerificationToken.expires_at < cutoff, EmailVerificationToken.used_at < cutoff
+        )
+        return await _delete_batch(db, EmailVerificationToken, stale, limit)
+
+
+class UserSessionRepository(BaseRepository[UserSession]):
+    model = UserSession
+
+    async def touch(self, db: AsyncSession, family_id: str, now: datetime) -> None:
+        stmt = (
+            update(UserSession)
+            .where(UserSession.family_id == family_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await db.execute(stmt)
+
+    async def live_for_user(
+        self, db: AsyncSession, user_id: int, now: datetime, limit: int
+    ) -> list[UserSession]:
+        """The user's live sessions, the most recently used first."""
+        stmt = (
+            select(UserSession)
+            .where(UserSession.user_id == user_id, _live_family(UserSession.family_id, now))
+            .order_by(UserSession.last_used_at.desc(), UserSession.id.desc())
+            .limit(limit)
+        )
+        return list((await db.scalars(stmt)).all())
+
+    async def is_live(self, db: AsyncSession, user_id: int, family_id: str, now: datetime) -> bool:
+        """Whether ``family_id`` is a live session of this user."""
+        stmt = select(
+            exists().where(
+                RefreshToken.user_id == user_id,
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+        )
+        return bool((await db.execute(stmt)).scalar())
+
+    async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
+        await db.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+    async def delete_stale(self, db: AsyncSession, limit: int) -> int:
+        """Delete up to ``limit`` sessions with no refresh token left (they were purged);
+        how many went."""
+        orphaned = ~exists().where(RefreshToken.family_id == UserSession.family_id)
+        return await _delete_batch(db, UserSession, orphaned, limit)
+
+
+class RecoveryCodeRepository(BaseRepository[RecoveryCode]):
+    model = RecoveryCode
+
+    async def replace_for_user(self, db: AsyncSession, user_id: int, hashes: list[str]) -> None:
+        await self.delete_for_user(db, user_id)
+        db.add_all(RecoveryCode(user_id=user_id, code_hash=code_hash) for code_hash in hashes)
+        await db.flush()
+
+    async def consume(self, db: AsyncSession, user_id: int, code_hash: str, now: datetime) -> bool:
+        """Spend an unused code of this user; ``False`` when there is none."""
+        stmt = (
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user_id,
+                RecoveryCode.code_hash == code_hash,
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=now)
+            .returning(RecoveryCode.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await db.execute(stmt)).first() is not None
+
+    async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
+        await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+
+
 async def _delete_batch(
     db: AsyncSession,
-    model: type[RefreshToken] | type[PasswordResetToken],
+    model: type[BaseModel],
     condition: ColumnElement[bool],
     limit: int,
 ) -> int:

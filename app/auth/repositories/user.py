@@ -37,6 +37,15 @@ class UserRepository(BaseRepository[User]):
     async def get_by_email(self, db: AsyncSession, email: str) -> User | None:
         return await self.get_by(db, email=normalise_text(email).lower())
 
+    async def get_by_pending_email(self, db: AsyncSession, email: str) -> User | None:
+        """The live user moving to ``email`` (the most recent one to ask for it)."""
+        stmt = (
+            self.select()
+            .where(User.pending_email == normalise_text(email).lower())
+            .order_by(User.updated_at.desc())
+        )
+        return (await db.execute(stmt.limit(1))).scalar_one_or_none()
+
     async def get_by_login(self, db: AsyncSession, login: str) -> User | None:
         """The live user whose email or username is ``login``, whatever its letter case or
         Unicode form."""

@@ -70,6 +70,11 @@ class UserWithEmailResponse(UserResponse):
     """A user as they themselves, or an admin, see them."""
 
     email: str
+    email_verified_at: datetime | None
+    pending_email: str | None = Field(
+        description="An address the user is moving to; it replaces `email` once verified"
+    )
+    two_factor_enabled: bool
 
 
 class UserDTO(BaseModel):
@@ -83,6 +88,7 @@ class UserDTO(BaseModel):
     status: UserStatus
     is_admin: bool
     created_at: datetime
+    email_verified_at: datetime | None
 
 
 def user_response(user: User, viewer: User) -> UserResponse | UserWithEmailResponse:

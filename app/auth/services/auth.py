@@ -11,6 +11,7 @@ from app.auth.exceptions import (
     InvalidCredentials,
     InvalidResetToken,
     InvalidToken,
+    TwoFactorFailed,
     WeakPassword,
 )
 from app.auth.models import User
@@ -19,6 +20,7 @@ from app.auth.repositories import (
     PasswordResetTokenRepository,
     RefreshTokenRepository,
     UserRepository,
+    UserSessionRepository,
 )
 from app.auth.schemas.user import UserCreate
 from app.auth.services.passwords import (
@@ -27,13 +29,17 @@ from app.auth.services.passwords import (
     password_hasher,
     password_policy,
 )
+from app.auth.services.sessions import ClientInfo
 from app.auth.services.tokens import (
     AccessTokens,
+    ChallengeTokens,
     access_tokens,
+    challenge_tokens,
     hash_token,
     new_family_id,
     new_opaque_token,
 )
+from app.auth.services.two_factor import TwoFactorService
 from app.auth.services.user import UserService
 from app.core.configs import AppConfig, app_config
 from app.core.db import utcnow
@@ -48,6 +54,17 @@ class TokenPair:
     expires_in: int
 
 
+@dataclass(frozen=True, slots=True)
+class TwoFactorChallenge:
+    """A password was right, a second factor is due: ``POST /auth/login/2fa``."""
+
+    challenge: str
+    expires_in: int
+
+
+NO_CLIENT = ClientInfo(address=None, user_agent=None)
+
+
 class AuthService:
     def __init__(
         self,
@@ -58,6 +75,7 @@ class AuthService:
         config: AppConfig = app_config,
         hasher: PasswordHasher = password_hasher,
         tokens: AccessTokens = access_tokens,
+        challenges: ChallengeTokens = challenge_tokens,
     ) -> None:
         self._db = db
         self._events = events
@@ -65,18 +83,24 @@ class AuthService:
         self._config = config
         self._hasher = hasher
         self._tokens = tokens
+        self._challenges = challenges
         self._users = UserRepository()
+        self._sessions = UserSessionRepository()
         self._refresh_tokens = RefreshTokenRepository()
         self._reset_tokens = PasswordResetTokenRepository()
         self._user_service = UserService(db, events, hasher)
 
     async def register(self, data: UserCreate) -> User:
+        """A new account; the welcome mail and a verification link follow."""
         return await self._user_service.create(
             email=data.email, username=data.username, password=data.password
         )
 
-    async def login(self, login: str, password: str) -> TokenPair:
-        """Tokens for a valid login; one error, and the same hashing work, for every failure."""
+    async def login(
+        self, login: str, password: str, client: ClientInfo = NO_CLIENT
+    ) -> TokenPair | TwoFactorChallenge:
+        """Tokens for a valid login (a challenge instead when the account has two-factor
+        sign-in); one error, and the same hashing work, for every failure."""
         user = await self._users.get_by_login(self._db, login)
         # End the read before hashing: no lock or connection is held while it runs.
         await self._db.commit()
@@ -90,7 +114,38 @@ class AuthService:
             raise InvalidCredentials
         if new_hash is not None:  # an old bcrypt hash, or weaker Argon2 settings
             await self._users.update(self._db, user, {"password_hash": new_hash})
-        pair = await self._start_session(user, new_family_id(), utcnow())
+        now = utcnow()
+        if user.two_factor_enabled:
+            await self._users.commit(self._db)
+            return TwoFactorChallenge(
+                challenge=self._challenges.issue(user.id, now),
+                expires_in=int(self._challenges.lifetime.total_seconds()),
+            )
+        pair = await self._start_session(user, new_family_id(), now, client)
+        await self._users.commit(self._db)
+        return pair
+
+    async def complete_two_factor(
+        self,
+        challenge: str,
+        *,
+        code: str | None,
+        recovery_code: str | None,
+        client: ClientInfo = NO_CLIENT,
+    ) -> TokenPair:
+        """The session a login challenge was for, with a current code or a recovery code."""
+        try:
+            user_id = self._challenges.decode(challenge)
+        except InvalidToken:
+            raise TwoFactorFailed from None
+        user = await self._users.get(self._db, user_id)
+        if user is None or not user.is_active or not user.two_factor_enabled:
+            raise TwoFactorFailed
+        two_factor = TwoFactorService(self._db, config=self._config, hasher=self._hasher)
+        if not await two_factor.accept_code(user, code, recovery_code, client.address or ""):
+            await self._db.rollback()
+            raise TwoFactorFailed
+        pair = await self._start_session(user, new_family_id(), utcnow(), client)
         await self._users.commit(self._db)
         return pair
 
@@ -105,7 +160,7 @@ class AuthService:
                 # Two clients of one session refreshed at once: both keep the session.
                 user = await self._users.get(self._db, token.user_id)
                 if user is not None and user.is_active:
-                    pair = await self._start_session(user, token.family_id, now)
+                    pair = await self._start_session(user, token.family_id, now, None)
                     await self._refresh_tokens.commit(self._db)
                     return pair
             # Already rotated or revoked: someone replays it. End the whole session.
@@ -116,7 +171,7 @@ class AuthService:
         if user is None or not user.is_active:
             await self._refresh_tokens.commit(self._db)
             raise InvalidToken
-        pair = await self._start_session(user, token.family_id, now)
+        pair = await self._start_session(user, token.family_id, now, None)
         await self._refresh_tokens.commit(self._db)
         return pair
 
@@ -186,7 +241,24 @@ class AuthService:
         await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
         await self._users.commit(self._db)
 
-    async def _start_session(self, user: User, family_id: str, now: datetime) -> TokenPair:
+    async def _start_session(
+        self, user: User, family_id: str, now: datetime, new_session: ClientInfo | None
+    ) -> TokenPair:
+        """The next token pair of session ``family_id``: a new session signed in from
+        ``new_session``, or (``None``) the next step of a live one."""
+        if new_session is not None:
+            await self._sessions.create(
+                self._db,
+                {
+                    "family_id": family_id,
+                    "user_id": user.id,
+                    "last_used_at": now,
+                    "ip_address": new_session.address,
+                    "user_agent": new_session.user_agent,
+                },
+            )
+        else:
+            await self._sessions.touch(self._db, family_id, now)
         refresh_token, refresh_hash = new_opaque_token()
         await self._refresh_tokens.create(
             self._db,

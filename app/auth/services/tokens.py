@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from app.auth.config import auth_config
 from app.auth.exceptions import InvalidToken
 from app.core.configs import AppConfig, app_config
 
 ALGORITHM = "HS256"
 ACCESS = "access"
+TWO_FACTOR = "2fa"
 # Ids live in an INTEGER column: a larger subject names nobody (and must not reach the query).
 MAX_USER_ID = 2**31 - 1
 
@@ -58,26 +60,61 @@ class AccessTokens:
 
     def decode(self, token: str) -> AccessClaims:
         """Validate signature, algorithm, expiry and type; raise ``InvalidToken`` otherwise."""
-        try:
-            claims = jwt.decode(
-                token,
-                self._config.SECRET_KEY,
-                algorithms=[ALGORITHM],
-                options={"require": ["sub", "exp", "iat", "type"]},
-            )
-        except jwt.PyJWTError:
-            raise InvalidToken from None
-        subject, session = claims.get("sub"), claims.get("sid")
-        if claims.get("type") != ACCESS or not isinstance(subject, str):
-            raise InvalidToken
-        if not (subject.isascii() and subject.isdigit()):
-            raise InvalidToken
-        user_id = int(subject)
-        if not 0 < user_id <= MAX_USER_ID:
-            raise InvalidToken
+        claims = _decode(token, self._config.SECRET_KEY, ACCESS)
+        session = claims.get("sid")
         return AccessClaims(
-            user_id=user_id, session_id=session if isinstance(session, str) else None
+            user_id=_user_id(claims), session_id=session if isinstance(session, str) else None
         )
 
 
+class ChallengeTokens:
+    """The short-lived token ``POST /auth/login`` answers with when the account has two-factor
+    sign-in: good only for ``POST /auth/login/2fa`` (its own ``type``), never as an access
+    token."""
+
+    def __init__(self, config: AppConfig, lifetime_seconds: int) -> None:
+        self._config = config
+        self.lifetime = timedelta(seconds=lifetime_seconds)
+
+    def issue(self, user_id: int, now: datetime) -> str:
+        claims = {
+            "sub": str(user_id),
+            "type": TWO_FACTOR,
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._config.SECRET_KEY, algorithm=ALGORITHM)
+
+    def decode(self, token: str) -> int:
+        """The user id of a valid challenge; ``InvalidToken`` otherwise."""
+        return _user_id(_decode(token, self._config.SECRET_KEY, TWO_FACTOR))
+
+
+def _decode(token: str, key: str, token_type: str) -> dict[str, object]:
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "iat", "type"]},
+        )
+    except jwt.PyJWTError:
+        raise InvalidToken from None
+    if claims.get("type") != token_type:
+        raise InvalidToken
+    return claims
+
+
+def _user_id(claims: dict[str, object]) -> int:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not (subject.isascii() and subject.isdigit()):
+        raise InvalidToken
+    user_id = int(subject)
+    if not 0 < user_id <= MAX_USER_ID:
+        raise InvalidToken
+    return user_id
+
+
 access_tokens = AccessTokens(app_config)
+challenge_tokens = ChallengeTokens(app_config, auth_config.TWO_FACTOR_CHALLENGE_SECONDS)

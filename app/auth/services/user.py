@@ -5,13 +5,12 @@ from collections.abc import Iterable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.events import UserCreated, UserDeleted, UserEmailChanged
+from app.auth.events import UserCreated, UserDeleted
 from app.auth.exceptions import (
     ActionNotAllowed,
-    EmailAlreadyTaken,
-    UsernameAlreadyTaken,
     UserNotFound,
     WrongCurrentPassword,
+    raise_if_taken,
 )
 from app.auth.models import User, UserStatus
 from app.auth.repositories import (
@@ -26,16 +25,11 @@ from app.auth.services.passwords import (
     password_hasher,
     password_policy,
 )
+from app.auth.services.verification import EmailVerificationService
 from app.core.db import ListParams, PaginatedResult, utcnow
 from app.core.exceptions import AlreadyExistsError
 from app.core.services.events import EventsServiceInterface
-
-
-def raise_if_taken(taken: set[str]) -> None:
-    if "email" in taken:
-        raise EmailAlreadyTaken
-    if "username" in taken:
-        raise UsernameAlreadyTaken
+from app.core.services.mail import MailServiceInterface
 
 
 class UserService:
@@ -44,10 +38,13 @@ class UserService:
         db: AsyncSession,
         events: EventsServiceInterface,
         hasher: PasswordHasher = password_hasher,
+        *,
+        mail: MailServiceInterface | None = None,
     ) -> None:
         self._db = db
         self._events = events
         self._hasher = hasher
+        self._mail = mail
         self._users = UserRepository()
         self._refresh_tokens = RefreshTokenRepository()
         self._reset_tokens = PasswordResetTokenRepository()
@@ -68,10 +65,17 @@ class UserService:
         return await self._users.get_list(self._db, params)
 
     async def create(
-        self, *, email: str, username: str, password: str, is_admin: bool = False
+        self,
+        *,
+        email: str,
+        username: str,
+        password: str,
+        is_admin: bool = False,
+        email_verified: bool = False,
     ) -> User:
-        """Create and commit a user and announce it (``UserCreated``); 409-style errors when the
-        email or username is taken."""
+        """Create and commit a user and announce it (``UserCreated``: a welcome mail, and a
+        verification link unless ``email_verified``); 409-style errors when the email or
+        username is taken."""
         await password_policy.check(password, user_inputs=[email, username])
         # Hashed before the transaction begins: no lock or connection is held meanwhile.
         password_hash = await self._hasher.hash(password)
@@ -85,10 +89,18 @@ class UserService:
                     "password_hash": password_hash,
                     "is_admin": is_admin,
                     "status": UserStatus.ACTIVE,
+                    "email_verified_at": utcnow() if email_verified else None,
                 },
             )
             # In the transaction: durable listeners (the welcome mail) are queued with the user.
-            self._events.dispatch(UserCreated(id=user.id, email=user.email, username=user.username))
+            self._events.dispatch(
+                UserCreated(
+                    id=user.id,
+                    email=user.email,
+                    username=user.username,
+                    email_verified=email_verified,
+                )
+            )
             await self._users.commit(self._db)
         except IntegrityError:  # a concurrent registration won the race
             await self._db.rollback()
@@ -107,10 +119,20 @@ class UserService:
         await self._users.commit(self._db)
         return user
 
+    async def end_sessions(self, actor: User, user_id: int) -> None:
+        """End every session of another user (admins)."""
+        user = await self.get(user_id)
+        if user.id == actor.id:
+            raise ActionNotAllowed("End your own sessions through /profile/sessions")
+        await self._refresh_tokens.revoke_for_user(self._db, user.id, utcnow())
+        await self._users.commit(self._db)
+
     async def update_profile(
         self, user: User, changes: ProfileUpdate, session_id: str | None
     ) -> User:
-        """Apply a profile edit; a password change ends every other session of the user."""
+        """Apply a profile edit; a password change ends every other session of the user. A new
+        email is kept pending, and a link mailed to it; it replaces the old one when followed
+        (asking for the current email again cancels a pending change)."""
         if changes.email is not None or changes.password is not None:
             if not changes.current_password:
                 raise WrongCurrentPassword
@@ -124,10 +146,9 @@ class UserService:
             )
         )
         data: dict[str, object] = {}
-        old_email = user.email
-        email_changes = changes.email is not None and changes.email != old_email
-        if changes.email is not None:
-            data["email"] = changes.email
+        email_changes = changes.email is not None and changes.email != user.email
+        if changes.email is not None and not email_changes:
+            data["pending_email"] = None
         if changes.username is not None:
             data["username"] = changes.username
         if changes.password is not None:
@@ -148,23 +169,19 @@ class UserService:
                 await self._refresh_tokens.revoke_for_user(
                     self._db, user.id, now, keep_family=session_id
                 )
-            if changes.password is not None or email_changes:
-                # A reset link mailed to the old address must not outlive the change.
                 await self._reset_tokens.invalidate_for_user(self._db, user.id, now)
-            if email_changes:
-                self._events.dispatch(
-                    UserEmailChanged(
-                        id=user.id,
-                        username=user.username,
-                        old_email=old_email,
-                        new_email=user.email,
-                    )
-                )
+            if email_changes and changes.email is not None:
+                await self._verification().request_change(user, changes.email)
             await self._users.commit(self._db)
         except IntegrityError:
             await self._db.rollback()
             raise AlreadyExistsError("The email or username is already taken") from None
         return user
+
+    def _verification(self) -> EmailVerificationService:
+        if self._mail is None:
+            raise RuntimeError("UserService needs a mail service to change an email")
+        return EmailVerificationService(self._db, self._events, self._mail)
 
     async def delete(self, user: User) -> None:
         """Soft delete: the account disappears, its sessions end, its email is free again."""

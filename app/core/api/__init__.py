@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Path
 
-from app.core.api.limiter import ConfigurableRateLimiter
+from app.core.api.limiter import ConfigurableRateLimiter, client_address
 from app.core.api.middleware import max_body_bytes
 from app.core.api.params import ListParamsBuilder
 from app.core.api.responses import ErrorResponse, NoStore, PaginatedResponse, error_responses
@@ -19,6 +19,7 @@ __all__ = [
     "NoStore",
     "PaginatedResponse",
     "ResourceId",
+    "client_address",
     "error_responses",
     "max_body_bytes",
 ]

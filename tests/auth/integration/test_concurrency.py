@@ -71,7 +71,9 @@ async def create_user(database: Database, name: str) -> None:
 async def login(database: Database, name: str) -> TokenPair:
     async with database.session() as session:
         service = AuthService(session, FastAPIEventsService(session), mail_service)
-        return await service.login(name, PASSWORD)
+        pair = await service.login(name, PASSWORD)
+        assert isinstance(pair, TokenPair)
+        return pair
 
 
 async def refresh(database: Database, token: str, grace_seconds: int = 0) -> TokenPair:

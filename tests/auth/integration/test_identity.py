@@ -8,7 +8,7 @@ from app.auth.services.passwords import password_policy
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
 from tests.auth.integration.routes.v1.test_auth import token_from
 from tests.conftest import SentMail
-from tests.mail import parts
+from tests.mail import link_token, mail_to, parts
 from tests.utils import login_user
 
 REGISTER = "/api/v1/auth/register"
@@ -128,8 +128,12 @@ async def test_an_email_change_tells_the_old_address_and_voids_reset_links(
     )
 
     assert changed.status_code == 200
-    mails = await sent_mail.wait_for(2)
-    notice = mails[1]
+    link = mail_to(await sent_mail.wait_for(2), "new@example.com", "Confirm")
+    verified = await client.post(
+        "/api/v1/auth/verify-email", json={"token": link_token(parts(link)[0], "/verify-email")}
+    )
+    assert verified.status_code == 204
+    notice = mail_to(await sent_mail.wait_for(3), "old@example.com", "changed")
     assert notice["To"] == "old@example.com"
     assert "new@example.com" in notice.as_string()
     assert "token=" not in notice.as_string()

@@ -1,19 +1,25 @@
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Body, Depends, status
 
 from app.auth.config import auth_config
-from app.auth.deps import AuthServiceDep, PasswordLoginForm
+from app.auth.deps import AuthServiceDep, Client, PasswordLoginForm, VerificationServiceDep
 from app.auth.schemas.auth import (
     MessageResponse,
     RefreshTokenRequest,
+    ResendVerificationRequest,
     ResetPasswordRequest,
     RestorePasswordRequest,
     TokenResponse,
+    TwoFactorChallengeResponse,
+    TwoFactorCodeLogin,
+    TwoFactorRecoveryLogin,
+    VerifyEmailRequest,
 )
 from app.auth.schemas.user import UserCreate, UserWithEmailResponse
-from app.auth.tasks import SendPasswordReset
+from app.auth.services.auth import TwoFactorChallenge
+from app.auth.tasks import SendEmailVerification, SendPasswordReset
 from app.core.api import ConfigurableRateLimiter, NoStore, error_responses
 from app.core.deps import QueueService
 
@@ -49,9 +55,42 @@ async def register(data: UserCreate, auth: AuthServiceDep) -> UserWithEmailRespo
     dependencies=[*limit(auth_config.LOGIN_RATE_LIMIT), NoStore],
     responses=UNAUTHORIZED,
 )
-async def login(form: PasswordLoginForm, auth: AuthServiceDep) -> TokenResponse:
-    """OAuth2 password flow: ``username`` is the email or the username."""
-    return TokenResponse(**asdict(await auth.login(form.username, form.password)))
+async def login(
+    form: PasswordLoginForm, auth: AuthServiceDep, client: Client
+) -> TokenResponse | TwoFactorChallengeResponse:
+    """OAuth2 password flow: ``username`` is the email or the username. For an account with
+    two-factor sign-in the answer is a challenge (``two_factor_required``), completed at
+    ``POST /auth/login/2fa``."""
+    result = await auth.login(form.username, form.password, client)
+    if isinstance(result, TwoFactorChallenge):
+        return TwoFactorChallengeResponse(**asdict(result))
+    return TokenResponse(**asdict(result))
+
+
+@router.post(
+    "/login/2fa",
+    dependencies=[*limit(auth_config.TWO_FACTOR_RATE_LIMIT), NoStore],
+    responses=error_responses(
+        {
+            401: "Invalid or expired challenge or code",
+            429: "Rate limit reached, for this client or account",
+        }
+    ),
+)
+async def login_two_factor(
+    data: Annotated[TwoFactorCodeLogin | TwoFactorRecoveryLogin, Body()],
+    auth: AuthServiceDep,
+    client: Client,
+) -> TokenResponse:
+    """Complete a sign-in with the challenge from ``POST /auth/login`` and a code from the
+    authenticator app (or a recovery code, each usable once)."""
+    pair = await auth.complete_two_factor(
+        data.challenge,
+        code=getattr(data, "code", None),
+        recovery_code=getattr(data, "recovery_code", None),
+        client=client,
+    )
+    return TokenResponse(**asdict(pair))
 
 
 @router.post(
@@ -97,3 +136,36 @@ async def restore_password(data: RestorePasswordRequest, queue: QueueService) ->
 async def reset_password(data: ResetPasswordRequest, auth: AuthServiceDep) -> None:
     """Set a new password with the token from the reset mail; every session ends."""
     await auth.reset_password(data.token, data.password)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=limit(auth_config.VERIFY_EMAIL_RATE_LIMIT),
+    responses=error_responses(
+        {
+            401: "Invalid, used or expired link",
+            409: "The new address was registered meanwhile",
+            429: "Rate limit reached",
+        }
+    ),
+)
+async def verify_email(data: VerifyEmailRequest, verification: VerificationServiceDep) -> None:
+    """Follow a verification link: the address is verified (for a pending change, it becomes
+    the account's email). Each link works once."""
+    await verification.verify(data.token)
+
+
+@router.post(
+    "/resend-verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=limit(auth_config.RESEND_VERIFICATION_RATE_LIMIT),
+    responses=TOO_MANY,
+)
+async def resend_verification(
+    data: ResendVerificationRequest, queue: QueueService
+) -> MessageResponse:
+    """Mail a new verification link if an unverified account uses the address, or an account
+    is moving to it; the answer, and the work before it, are the same for every address."""
+    await queue.push(task=SendEmailVerification, data={"email": data.email})
+    return MessageResponse(detail="If this address awaits verification, a link is on its way")

@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, status
 
 from app.auth.deps import ActiveUser, UserServiceDep
-from app.auth.policies.users import can_update_user_status
+from app.auth.policies.users import can_end_user_sessions, can_update_user_status
 from app.auth.schemas.user import (
     UserFilterParam,
     UserListParams,
@@ -62,3 +62,17 @@ async def update_user_status(
     """Block or unblock a user (admins only); blocking ends the user's sessions."""
     user = await users.update_status(admin, user_id, data.status)
     return UserWithEmailResponse.model_validate(user)
+
+
+@router.delete(
+    "/{user_id}/sessions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses({403: "Admins only, not on oneself", 404: "No such user"}),
+)
+async def end_user_sessions(
+    user_id: ResourceId,
+    admin: Annotated[ActiveUser, Depends(can_end_user_sessions)],
+    users: UserServiceDep,
+) -> None:
+    """End every session of a user (admins only): their tokens stop working at once."""
+    await users.end_sessions(admin, user_id)

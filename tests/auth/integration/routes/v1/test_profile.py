@@ -6,11 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import RefreshToken, User
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
 from tests.auth.schemas import USER_WITH_EMAIL
+from tests.conftest import SentMail
+from tests.mail import link_token, mail_to, parts
 from tests.schemas import validator
 from tests.utils import login_user
 
 PROFILE = "/api/v1/profile"
 REFRESH = "/api/v1/auth/refresh-token"
+VERIFY = "/api/v1/auth/verify-email"
 
 
 async def test_get_profile_shows_own_email(client: httpx.AsyncClient) -> None:
@@ -55,7 +58,9 @@ async def test_email_or_password_change_needs_the_current_password(
     assert "not-it" not in wrong.text
 
 
-async def test_change_email_with_the_current_password(client: httpx.AsyncClient) -> None:
+async def test_a_new_email_waits_for_its_verification(
+    client: httpx.AsyncClient, sent_mail: SentMail
+) -> None:
     user = await UserFactory.create()
     session = await login_user(client, user.email)
 
@@ -66,8 +71,20 @@ async def test_change_email_with_the_current_password(client: httpx.AsyncClient)
     )
 
     assert response.status_code == 200
-    assert response.json()["email"] == "new@example.com"
+    assert (response.json()["email"], response.json()["pending_email"]) == (
+        user.email,
+        "new@example.com",
+    )
+    mail = mail_to(await sent_mail.wait_for(1), "new@example.com", "Confirm")
+    await login_user(client, user.email)  # unchanged until verified
+    verified = await client.post(
+        VERIFY, json={"token": link_token(parts(mail)[0], "/verify-email")}
+    )
+    assert verified.status_code == 204
     await login_user(client, "new@example.com")
+    profile = (await client.get(PROFILE, headers=session.headers)).json()
+    assert (profile["email"], profile["pending_email"]) == ("new@example.com", None)
+    assert profile["email_verified_at"] is not None
 
 
 async def test_password_change_keeps_only_the_current_session(client: httpx.AsyncClient) -> None:
