@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import pydantic
 from fastapi import APIRouter, Depends, Request
 
+from app.auth import VerifiedUser
 from app.core.api import ListParamsBuilder, PaginatedResponse, max_body_bytes
 from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.db import BaseRepository
@@ -168,3 +169,9 @@ async def small_body(payload: dict[str, Any]) -> dict[str, int]:
 @max_body_bytes(4 * 1024 * 1024)
 async def large_body(payload: dict[str, Any]) -> dict[str, int]:
     return {"keys": len(payload)}
+
+
+@router.get("/verified-only")
+async def verified_only(user: VerifiedUser) -> dict[str, int]:
+    """What a module's route behind ``VerifiedUser`` answers."""
+    return {"id": user.id}

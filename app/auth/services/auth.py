@@ -252,6 +252,7 @@ class AuthService:
                 {
                     "family_id": family_id,
                     "user_id": user.id,
+                    "created_at": now,
                     "last_used_at": now,
                     "ip_address": new_session.address,
                     "user_agent": new_session.user_agent,

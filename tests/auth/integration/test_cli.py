@@ -1,6 +1,7 @@
 """``python -m app create-admin`` against a scratch SQLite database, in a real process."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,26 @@ def test_create_admin_with_flags_or_prompts_and_refuse_duplicates(tmp_path: Path
     )
     assert prompted.returncode == 0, prompted.stderr
     assert "Admin chief created" in prompted.stdout
+
+
+def test_create_admin_makes_a_verified_account(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    assert run("migrate", database=database).returncode == 0
+    created = run(
+        "create-admin",
+        "--email",
+        "boss@example.com",
+        "--username",
+        "boss",
+        "--password",
+        "rusty-lantern-4-harbour",
+        database=database,
+    )
+    assert created.returncode == 0, created.stderr
+
+    with sqlite3.connect(database) as connection:
+        [(verified_at,)] = connection.execute("SELECT email_verified_at FROM users").fetchall()
+        links = connection.execute("SELECT count(*) FROM email_verification_tokens").fetchone()
+
+    assert verified_at is not None
+    assert links == (0,)

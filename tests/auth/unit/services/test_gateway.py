@@ -23,6 +23,7 @@ async def test_get_user_returns_a_dto_or_none(db: AsyncSession) -> None:
 
     assert isinstance(dto, UserDTO)
     assert (dto.id, dto.email, dto.username) == (user.id, user.email, user.username)
+    assert dto.email_verified_at is None
     assert await gateway(db).get_user(deleted.id) is None
     assert await gateway(db).get_user(987654) is None
 
