@@ -19,7 +19,9 @@ from app.core.configs.app import AppConfig
 
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(
-    r"pass(word)?|secret|token|authori[sz]ation|cookie|api[_-]?key|credential", re.IGNORECASE
+    r"pass(word)?|secret|token|authori[sz]ation|cookie|api[_-]?key|credential|challenge"
+    r"|recovery|otpauth|totp",
+    re.IGNORECASE,
 )
 
 
