@@ -95,8 +95,12 @@ def cases(document: dict[str, Any]) -> Iterator[Case]:
                 for value in TEXTS:
                     yield Case(method, path.split("{")[0] + quote(value), f"path {value!r}")
             content = operation.get("requestBody", {}).get("content", {})
-            for media, body in content.items():
-                schema = _resolve(body["schema"], components)
+            bodies = [
+                (media, _resolve(variant, components))
+                for media, body in content.items()
+                for variant in body["schema"].get("anyOf", [body["schema"]])
+            ]
+            for media, schema in bodies:
                 base = _sample(schema, components)
                 for name in schema.get("properties", {}):
                     texts = TEXTS + (JSON_ONLY_TEXTS if media == "application/json" else [])
