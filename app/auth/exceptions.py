@@ -57,9 +57,8 @@ class TwoFactorNotStarted(AlreadyExistsError):
     detail = "Start two-factor enrolment first (POST /profile/2fa)"
 
 
-class InvalidTwoFactorCode(InvalidInputError):
-    def __init__(self) -> None:
-        super().__init__("The code is not valid", loc=("body", "code"))
+class InvalidTwoFactorCode(ActionNotAllowed):
+    detail = "The code is not valid"
 
 
 class TwoFactorFailed(AuthenticationError):

@@ -70,6 +70,7 @@ ERROR_REF = "#/components/schemas/ErrorResponse"
 # Answers any operation may give that its route does not declare, all in the shared error shape.
 INVALID = "Invalid input: `detail` lists each problem (location, message, type)"
 TOO_LARGE = "Request body larger than the route accepts"
+MALFORMED = "Malformed request body: not the JSON or form data the route reads"
 DATABASE_DOWN = "Database temporarily unavailable (with `Retry-After`)"
 
 
@@ -82,9 +83,9 @@ def _error(description: str) -> dict[str, Any]:
 
 def document_responses(app: FastAPI) -> None:
     """Every operation documents, in the shared error shape, the errors the kit's own layers
-    may answer: 401 where it takes a bearer token, 422 (the kit's body, not FastAPI's), 413
-    where it takes a body, 503 under ``/api`` (the database). Routers need not declare them, so a
-    public route added to them inherits no 401."""
+    may answer: 401 where it takes a bearer token, 422 (the kit's body, not FastAPI's), 400 and
+    413 where it takes a body, 503 under ``/api`` (the database). Routers need not declare
+    them, so a public route added to them inherits no 401."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -99,6 +100,7 @@ def document_responses(app: FastAPI) -> None:
                 if "422" in responses:
                     responses["422"] = _error(INVALID)
                 if "requestBody" in operation:
+                    responses.setdefault("400", _error(MALFORMED))
                     responses.setdefault("413", _error(TOO_LARGE))
                 if path.startswith("/api/"):
                     responses.setdefault("503", _error(DATABASE_DOWN))

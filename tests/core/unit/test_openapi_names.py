@@ -100,7 +100,7 @@ def test_every_error_answer_is_documented_in_one_shape(document: dict[str, objec
     for path, operation in operations:
         codes = set(operation["responses"])
         if "requestBody" in operation:
-            assert {"413", "422"} <= codes, operation["operationId"]
+            assert {"400", "413", "422"} <= codes, operation["operationId"]
         if path.startswith("/api/"):
             assert "503" in codes, operation["operationId"]
         if operation.get("security"):

@@ -120,7 +120,9 @@ async def start_two_factor(user: ActiveUser, two_factor: TwoFactorServiceDep) ->
 @router.post(
     "/2fa/confirm",
     dependencies=[Depends(EDIT_LIMIT)],
-    responses=error_responses({**TWO_FACTOR_STATE, 429: "Too many requests or code checks"}),
+    responses=error_responses(
+        {403: "Wrong code", **TWO_FACTOR_STATE, 429: "Too many requests or code checks"}
+    ),
 )
 async def confirm_two_factor(
     data: TwoFactorConfirm, user: ActiveUser, client: Client, two_factor: TwoFactorServiceDep
@@ -137,7 +139,7 @@ async def confirm_two_factor(
     dependencies=[Depends(EDIT_LIMIT)],
     responses=error_responses(
         {
-            403: "Wrong current_password",
+            403: "Wrong current_password or code",
             **TWO_FACTOR_STATE,
             429: "Too many requests or code checks",
         }

@@ -111,7 +111,8 @@ async def test_a_code_confirms_it_and_recovery_codes_are_kept_hashed(
     _, codes = await enable(client, session)
 
     assert not_started.status_code == 409
-    assert wrong.status_code == 422
+    assert wrong.status_code == 403
+    assert wrong.json() == {"detail": "The code is not valid"}
     assert len(codes) == auth_config.RECOVERY_CODE_COUNT == len(set(codes))
     stored = (await db.scalars(select(RecoveryCode.code_hash))).all()
     assert sorted(stored) == sorted(hash_recovery_code(c) for c in codes)
