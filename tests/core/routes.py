@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import pydantic
 from fastapi import APIRouter, Depends, Request
 
-from app.auth import VerifiedUser
+from app.auth import ActiveUser, AuthGateway, CurrentUser, VerifiedUser
 from app.core.api import ListParamsBuilder, PaginatedResponse, max_body_bytes
 from app.core.api.limiter import ConfigurableRateLimiter
 from app.core.db import BaseRepository
@@ -154,6 +154,26 @@ async def limited(item_id: int) -> dict[str, int]:
     return {"id": item_id}
 
 
+@router.get("/limited-too", dependencies=[Depends(limit_two_per_minute)])
+async def limited_too() -> dict[str, str]:
+    """The same limiter on a second route: each route has its own budget."""
+    return {"status": "ok"}
+
+
+limit_one_per_two_minutes = ConfigurableRateLimiter(times=1, minutes=2)
+limit_one_per_hour_and_a_half = ConfigurableRateLimiter(times=1, hours=1, minutes=30)
+
+
+@router.get("/limited-minutes", dependencies=[Depends(limit_one_per_two_minutes)])
+async def limited_minutes() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/limited-hours", dependencies=[Depends(limit_one_per_hour_and_a_half)])
+async def limited_hours() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 @router.post("/body")
 async def body_size(payload: dict[str, Any]) -> dict[str, int]:
     return {"keys": len(payload)}
@@ -175,3 +195,18 @@ async def large_body(payload: dict[str, Any]) -> dict[str, int]:
 async def verified_only(user: VerifiedUser) -> dict[str, int]:
     """What a module's route behind ``VerifiedUser`` answers."""
     return {"id": user.id}
+
+
+@router.get("/gateway/{user_id}")
+async def through_the_gateway(
+    user_id: int, gateway: AuthGateway, viewer: ActiveUser
+) -> dict[str, object]:
+    """What another module's route reads through ``AuthGateway``."""
+    user = await gateway.get_user(user_id)
+    return {"viewer": viewer.id, "user": user.model_dump(mode="json") if user else None}
+
+
+@router.get("/current-user")
+async def current_user(user: CurrentUser) -> dict[str, object]:
+    """``CurrentUser``: the signed-in user, blocked or not."""
+    return {"id": user.id, "status": user.status}

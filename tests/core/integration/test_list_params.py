@@ -153,3 +153,13 @@ async def test_empty_membership_list_matches_nothing(
     body = (await client.get("/test/widgets", params={"filters": "id:[]"})).json()
 
     assert (body["items"], body["total"]) == ([], 0)
+
+
+async def test_the_sort_item_limit_is_exact(client: httpx.AsyncClient) -> None:
+    fields = ["id", "name", "size", "created_at", "id:desc", "name:desc"]
+    allowed = await client.get("/test/widgets", params={"sort": ",".join(fields[:5])})
+    one_more = await client.get("/test/widgets", params={"sort": ",".join(fields)})
+
+    assert allowed.status_code == 200, allowed.text
+    assert one_more.status_code == 422
+    assert one_more.json()["detail"][0]["msg"] == "at most 5 sort items are allowed"

@@ -15,7 +15,7 @@ from app.auth.models import UserStatus
 from app.core.configs import app_config
 from app.core.db import utcnow
 from tests.auth.factories.user import UserFactory
-from tests.utils import login_user
+from tests.utils import LoggedIn, login_user
 
 PROFILE = "/api/v1/profile"
 GENERIC = {"detail": "Could not validate credentials"}
@@ -124,3 +124,37 @@ async def test_token_of_a_blocked_deleted_or_unknown_user_is_refused(
 
     assert response.status_code == 401
     assert response.json() == GENERIC
+
+
+@pytest.mark.parametrize("user_id", [1_001, 65_536, 2_147_483_000, 2_147_483_647])
+async def test_users_with_large_ids_use_their_tokens(
+    client: httpx.AsyncClient, user_id: int
+) -> None:
+    user = await UserFactory.create(id=user_id)
+    session = await login_user(client, user.email)
+
+    response = await client.get(PROFILE, headers=session.headers)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == user_id
+
+
+@pytest.mark.parametrize("subject", ["0", "-1", "-5", "2147483648", str(2**63), "00"])
+async def test_subjects_outside_the_id_column_are_refused(
+    client: httpx.AsyncClient, subject: str
+) -> None:
+    user = await UserFactory.create()
+    session = await login_user(client, user.email)
+    forged = token(claims_for(user.id, sub=subject, sid=claims_of(session)["sid"]))
+
+    response = await client.get(PROFILE, headers={"Authorization": f"Bearer {forged}"})
+
+    assert response.status_code == 401
+    assert response.json() == GENERIC
+
+
+def claims_of(session: LoggedIn) -> dict[str, object]:
+    decoded: dict[str, object] = jwt.decode(
+        session.access_token, app_config.SECRET_KEY, algorithms=["HS256"]
+    )
+    return decoded

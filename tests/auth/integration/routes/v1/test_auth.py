@@ -274,6 +274,27 @@ async def test_expired_refresh_token_is_refused(client: httpx.AsyncClient) -> No
     assert response.status_code == 401
 
 
+async def test_a_refresh_token_at_its_expiry_instant_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    user = await UserFactory.create()
+    session = await login_user(client, user.email)
+    stored = (await db.scalars(select(RefreshToken).where(RefreshToken.user_id == user.id))).one()
+
+    with freeze_time(stored.expires_at - timedelta(microseconds=1), real_asyncio=True):
+        before = await client.post(REFRESH, json={"refresh_token": session.refresh_token})
+    renewed = (
+        await db.scalars(select(RefreshToken).where(RefreshToken.revoked_at.is_(None)))
+    ).one()
+    with freeze_time(renewed.expires_at, real_asyncio=True):
+        at_expiry = await client.post(
+            REFRESH, json={"refresh_token": before.json()["refresh_token"]}
+        )
+
+    assert before.status_code == 200
+    assert at_expiry.status_code == 401
+
+
 async def test_refresh_for_a_blocked_user_is_refused(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:

@@ -3,6 +3,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import UserStatus
+from app.auth.schemas.user import UserFilterParam
 from app.core.db import utcnow
 from tests.auth.factories.user import UserFactory
 from tests.auth.schemas import USER, USER_WITH_EMAIL
@@ -205,3 +206,34 @@ async def test_blocked_users_cannot_list(client: httpx.AsyncClient, db: AsyncSes
     await db.flush()
 
     assert (await client.get(USERS, headers=session.headers)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("field", "good", "bad"),
+    [
+        ("id", "12", "0"),
+        ("id", "[1,2]", "[1,x]"),
+        ("status", "blocked", "deleted"),
+        ("username", "ann.b-c_d", "ann b"),
+        ("created_at", "2026-01-02T03:04:05Z", "yesterday"),
+    ],
+)
+async def test_each_documented_filter_pattern_is_enforced(
+    client: httpx.AsyncClient, field: str, good: str, bad: str
+) -> None:
+    pattern = UserFilterParam.value_patterns[field]
+    user = await UserFactory.create()
+    session = await login_user(client, user.email)
+
+    accepted = await client.get(
+        "/api/v1/users", params={"filters": f"{field}:{good}"}, headers=session.headers
+    )
+    refused = await client.get(
+        "/api/v1/users", params={"filters": f"{field}:{bad}"}, headers=session.headers
+    )
+
+    assert accepted.status_code == 200, accepted.text
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["msg"] == (
+        f"invalid value for {field!r}: it must match {pattern}"
+    )
