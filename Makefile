@@ -8,7 +8,7 @@ PORT ?= 8000
 EMBEDDED := TEST_DATABASE_URL=sqlite+aiosqlite:///./var/test.db TEST_REDIS_URL= TEST_SMTP_HOST=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker migrate migration test test-embedded lint format openapi check-openapi check-clients check-migrations check-deploy fuzz bench drills routes clean compose-check
+.PHONY: help install run worker migrate migration test test-embedded lint format openapi check-openapi check-clients check-migrations check-deploy fuzz mutate bench drills routes clean compose-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ check-migrations: install ## Fail when the models and the migrations disagree (a
 fuzz: install ## Fuzz the running API with Schemathesis (real mode, every check, 100 examples per operation)
 	$(BIN)/python -m scripts.fuzz $(ARGS)
 
+mutate: install ## Mutation testing of the security-critical modules, score per module against 90% (ARGS=modules)
+	$(BIN)/python -m scripts.mutate $(ARGS)
+
 bench: install ## Benchmark the kit against a minimal baseline (PostgreSQL, Redis; wrk if installed)
 	$(BIN)/python -m bench.run
 
@@ -93,7 +96,7 @@ drills: install ## Load and fault drills: 500 connections, PostgreSQL restart, R
 check-deploy: install ## Lint the Dockerfile (hadolint); validate the compose files, the CI workflow and Dependabot's config
 	$(BIN)/hadolint --failure-threshold info Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml docker-compose.prod.yaml
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml .github/workflows/mutation.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 clean: ## Remove the virtualenv, caches and local databases

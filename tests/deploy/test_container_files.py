@@ -199,8 +199,11 @@ def test_make_checks_the_image_venv_against_the_lock_not_timestamps() -> None:
     assert "sha256sum --check --status $(VENV)/.lock-sha256" in (ROOT / "Makefile").read_text()
 
 
-def test_workflow_actions_are_pinned_by_commit_with_their_version_named() -> None:
-    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+@pytest.mark.parametrize("workflow_file", ["ci.yml", "mutation.yml"])
+def test_workflow_actions_are_pinned_by_commit_with_their_version_named(
+    workflow_file: str,
+) -> None:
+    workflow = (ROOT / ".github" / "workflows" / workflow_file).read_text()
     uses = re.findall(r"uses:\s*(\S+)(.*)", workflow)
 
     assert uses

@@ -1,0 +1,239 @@
+"""Mutation testing of the security-critical modules (``make mutate``).
+
+For each target module, mutmut 2.x (its own virtualenv, ``scripts/mutation/requirements.txt``)
+writes one mutant at a time into a copy of the project under ``var/mutate/`` and runs the
+target's tests in a fresh process, on the embedded backends (SQLite, no Redis, no SMTP). A
+mutant is *killed* when the tests fail (or time out: a mutant that hangs the suite is noticed
+too), *survives* when they pass. Mutants listed in ``scripts/mutation/equivalent.toml`` (they
+cannot change behaviour) are left out of the score. Prints a score per module against the
+target and every surviving mutant as a diff; exits 1 when a module is under the target.
+
+Usage: ``python -m scripts.mutate [--jobs N] [module ...]`` (modules as in ``TARGETS``, e.g.
+``app/auth/services/tokens.py``; default: all).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tomllib
+import venv
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = ROOT / "scripts" / "mutation"
+WORK = ROOT / "var" / "mutate"
+TARGET_SCORE = 0.90
+
+AUTH_TESTS = "tests/auth/integration/routes/v1"
+# Each module and the tests that speak for it (kept small: every mutant reruns them).
+TARGETS: dict[str, list[str]] = {
+    "app/auth/services/tokens.py": [
+        f"{AUTH_TESTS}/test_access_tokens.py",
+        "tests/auth/integration/test_hostile_input.py",
+        f"{AUTH_TESTS}/test_two_factor.py",
+    ],
+    "app/auth/services/auth.py": [
+        f"{AUTH_TESTS}/test_auth.py",
+        f"{AUTH_TESTS}/test_sessions.py",
+        f"{AUTH_TESTS}/test_two_factor.py",
+        "tests/auth/integration/test_sessions_end.py",
+        "tests/auth/integration/test_concurrency.py",
+        "tests/auth/integration/test_guessing.py",
+    ],
+    "app/auth/services/two_factor.py": [
+        "tests/auth/unit/services/test_two_factor.py",
+        f"{AUTH_TESTS}/test_two_factor.py",
+    ],
+    "app/auth/services/verification.py": [
+        f"{AUTH_TESTS}/test_email_verification.py",
+        f"{AUTH_TESTS}/test_profile.py",
+        "tests/auth/integration/test_identity.py",
+    ],
+    "app/auth/services/sessions.py": [f"{AUTH_TESTS}/test_sessions.py"],
+    "app/auth/deps.py": [
+        f"{AUTH_TESTS}/test_access_tokens.py",
+        f"{AUTH_TESTS}/test_email_verification.py",
+        "tests/auth/integration/test_front_door.py",
+        "tests/auth/integration/test_sessions_end.py",
+        f"{AUTH_TESTS}/test_sessions.py",
+    ],
+    "app/auth/policies/users.py": [f"{AUTH_TESTS}/test_users.py", f"{AUTH_TESTS}/test_sessions.py"],
+    "app/core/api/params.py": [
+        "tests/core/integration/test_list_params.py",
+        f"{AUTH_TESTS}/test_users.py",
+    ],
+    "app/core/db/repository.py": [
+        "tests/core/unit/test_repository.py",
+        "tests/core/integration/test_list_params.py",
+        "tests/auth/unit/repositories",
+    ],
+    "app/core/api/limiter.py": [
+        "tests/core/integration/services/test_limiter.py",
+        "tests/core/integration/test_client_address.py",
+    ],
+    "app/core/services/ratelimit.py": [
+        "tests/core/integration/services/test_limiter.py",
+        "tests/auth/integration/test_guessing.py",
+        f"{AUTH_TESTS}/test_two_factor.py",
+    ],
+}
+
+# mutmut's statuses (its cache's ``Mutant.status``).
+KILLED, SURVIVED, TIMEOUT, SUSPICIOUS = "ok_killed", "bad_survived", "bad_timeout", "ok_suspicious"
+
+
+@dataclass
+class Result:
+    module: str
+    killed: int = 0
+    timeouts: int = 0
+    equivalent: int = 0
+    survivors: list[str] = field(default_factory=list)
+
+    @property
+    def counted(self) -> int:
+        return self.killed + self.timeouts + len(self.survivors)
+
+    @property
+    def score(self) -> float:
+        return (self.killed + self.timeouts) / self.counted if self.counted else 1.0
+
+
+def tool() -> Path:
+    """mutmut's virtualenv, remade when its requirements change; its ``mutmut``."""
+    requirements = HERE / "requirements.txt"
+    home = WORK / "venv"
+    stamp = home / "requirements.txt"
+    if not stamp.exists() or stamp.read_text() != requirements.read_text():
+        shutil.rmtree(home, ignore_errors=True)
+        venv.create(home, with_pip=True)
+        pip = [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "--require-hashes", "-r", str(requirements)], check=True)
+        shutil.copy(requirements, stamp)
+    return home / "bin" / "mutmut"
+
+
+def equivalents() -> set[tuple[str, str, str]]:
+    """(module, original line, mutated line) of each accepted equivalent mutant."""
+    listed = tomllib.loads((HERE / "equivalent.toml").read_text())
+    return {
+        (entry["module"], entry["line"].strip(), entry["mutant"].strip())
+        for entry in listed.get("equivalent", [])
+    }
+
+
+def copy_project(module: str) -> Path:
+    """A fresh copy of the tracked and new files, where mutants may be written."""
+    copy = WORK / re.sub(r"\W", "_", module)
+    shutil.rmtree(copy, ignore_errors=True)
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    for name in files:
+        source = ROOT / name
+        if source.is_file():
+            target = copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return copy
+
+
+def run_module(mutmut: Path, module: str, tests: list[str]) -> Result:
+    copy = copy_project(module)
+    (copy / "var").mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": "sqlite+aiosqlite:///./var/mutate.db",
+        "REDIS_URL": "",
+        "SMTP_HOST": "",
+        "COVERAGE_PROCESS_START": "",
+    }
+    python = ROOT / ".venv" / "bin" / "python"
+    pytest = f"{python} -m pytest -x -q -p no:cacheprovider -m 'not slow' {' '.join(tests)}"
+    command = [str(mutmut), "run", "--paths-to-mutate", module, "--runner", pytest]
+    command += ["--tests-dir", "tests", "--simple-output", "--no-progress", "--CI"]
+    log = WORK / f"{copy.name}.log"
+    with log.open("w") as output:
+        subprocess.run(command, cwd=copy, env=env, stdout=output, stderr=subprocess.STDOUT)
+    return collect(mutmut, module, copy, log)
+
+
+def collect(mutmut: Path, module: str, copy: Path, log: Path) -> Result:
+    cache = copy / ".mutmut-cache"
+    if not cache.exists():
+        raise SystemExit(f"{module}: mutmut did not run; see {log}")
+    result = Result(module)
+    accepted = equivalents()
+    with sqlite3.connect(cache) as db:
+        rows = db.execute(
+            "SELECT mutant.id, mutant.status FROM mutant ORDER BY mutant.id"
+        ).fetchall()
+    for mutant_id, status in rows:
+        if status == KILLED:
+            result.killed += 1
+        elif status == TIMEOUT:
+            result.timeouts += 1
+        elif status in (SURVIVED, SUSPICIOUS):
+            diff = subprocess.run(
+                [str(mutmut), "show", str(mutant_id)],
+                cwd=copy,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-")]
+            added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+")]
+            original = next((line for line in removed if not line.startswith("--")), "")
+            mutated = next((line for line in added if not line.startswith("++")), "")
+            if (module, original, mutated) in accepted:
+                result.equivalent += 1
+            else:
+                result.survivors.append(diff.strip())
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", default=list(TARGETS))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    arguments = parser.parse_args()
+    unknown = set(arguments.modules) - set(TARGETS)
+    if unknown:
+        raise SystemExit(f"not a target: {sorted(unknown)}; targets: {sorted(TARGETS)}")
+    WORK.mkdir(parents=True, exist_ok=True)
+    mutmut = tool()
+    with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
+        results = list(
+            pool.map(lambda module: run_module(mutmut, module, TARGETS[module]), arguments.modules)
+        )
+
+    for result in results:
+        for diff in result.survivors:
+            print(f"\nsurvived in {result.module}:\n{diff}")
+    print(f"\n{'module':<36} {'killed':>7} {'timeout':>7} {'survived':>8} {'equiv.':>6} score")
+    for result in results:
+        print(
+            f"{result.module:<36} {result.killed:>7} {result.timeouts:>7} "
+            f"{len(result.survivors):>8} {result.equivalent:>6} {result.score:6.1%}"
+        )
+    killed = sum(r.killed + r.timeouts for r in results)
+    counted = sum(r.counted for r in results)
+    print(f"{'all':<36} {killed}/{counted} = {killed / counted if counted else 1:.1%}")
+    short = [result.module for result in results if result.score < TARGET_SCORE]
+    if short:
+        print(f"under the {TARGET_SCORE:.0%} target: {', '.join(short)}")
+    return 1 if short else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
