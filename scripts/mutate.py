@@ -151,11 +151,11 @@ def copy_project(module: str) -> Path:
 def run_module(mutmut: Path, module: str, tests: list[str]) -> Result:
     copy = copy_project(module)
     (copy / "var").mkdir(exist_ok=True)
-    env = {
+    env = {  # TEST_<KEY> wins over .test.env (README, Testing): never the shared test database
         **os.environ,
-        "DATABASE_URL": "sqlite+aiosqlite:///./var/mutate.db",
-        "REDIS_URL": "",
-        "SMTP_HOST": "",
+        "TEST_DATABASE_URL": "sqlite+aiosqlite:///./var/mutate.db",
+        "TEST_REDIS_URL": "",
+        "TEST_SMTP_HOST": "",
         "COVERAGE_PROCESS_START": "",
     }
     python = ROOT / ".venv" / "bin" / "python"

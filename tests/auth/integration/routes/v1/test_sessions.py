@@ -164,4 +164,6 @@ async def test_only_admins_end_others_sessions_and_not_their_own_there(
     missing = await client.delete("/api/v1/users/2147483000/sessions", headers=admins.headers)
 
     assert (by_user.status_code, on_self.status_code, missing.status_code) == (403, 403, 404)
+    assert by_user.json() == {"detail": "Only administrators can end another user's sessions"}
+    assert on_self.json() == {"detail": "End your own sessions through /profile/sessions"}
     assert await works(client, admins)
