@@ -40,6 +40,8 @@ def copy_project(target: Path) -> Path:
                 shutil.copy2(source, target / name)
     else:
         shutil.copytree(ROOT, target, ignore=IGNORED)
+    if (ROOT / ".mypy_cache").is_dir():  # `make lint` ran: the copy's lint checks what changed
+        shutil.copytree(ROOT / ".mypy_cache", target / ".mypy_cache", dirs_exist_ok=True)
     return target
 
 
