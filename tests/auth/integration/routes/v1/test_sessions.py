@@ -1,14 +1,16 @@
 """Sessions a user can see and end, and the admin's switch for all of a user's sessions."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from freezegun import freeze_time
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.models import UserSession
 from app.core.db import utcnow
-from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
+from tests.auth.factories.user import DEFAULT_PASSWORD, RefreshTokenFactory, UserFactory
 from tests.utils import LoggedIn
 
 SESSIONS = "/api/v1/profile/sessions"
@@ -167,3 +169,23 @@ async def test_only_admins_end_others_sessions_and_not_their_own_there(
     assert by_user.json() == {"detail": "Only administrators can end another user's sessions"}
     assert on_self.json() == {"detail": "End your own sessions through /profile/sessions"}
     assert await works(client, admins)
+
+
+async def test_the_list_holds_the_hundred_most_recently_used_sessions(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    user = await UserFactory.create()
+    current = await sign_in(app, user.email, "198.51.100.7", "current")
+    long_ago = utcnow() - timedelta(days=1)
+    for number in range(100):
+        token = await RefreshTokenFactory.create(user=user)
+        used = long_ago + timedelta(minutes=number)
+        db.add(UserSession(family_id=token.family_id, user_id=user.id, last_used_at=used))
+    await db.flush()
+
+    listed = (await client.get(SESSIONS, headers=current.headers)).json()
+
+    assert len(listed) == 100
+    assert listed[0]["current"] is True  # the most recently used
+    shown = sorted(datetime.fromisoformat(item["last_used_at"]) for item in listed)
+    assert shown[0] == long_ago + timedelta(minutes=1)  # the least recently used one is left out
