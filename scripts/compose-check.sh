@@ -91,7 +91,7 @@ touch pyproject.toml poetry.lock  # a fresh checkout is newer than the image: ma
 # PostgreSQL, Redis, the queue and mail from inside the stack; CI runs the whole suite outside
 # (the coverage bar is for the full run).
 docker compose exec -T app make test ARGS="tests/auth/integration/routes/v1"
-docker compose exec -T app coverage html --quiet
+docker compose exec -T app coverage html --quiet --fail-under=0
 [ -f htmlcov/index.html ] || fail "coverage html did not reach the checkout"
 owned_by_checkout_owner htmlcov/index.html || fail "htmlcov is not owned by the checkout's owner"
 login alice || fail "the test suite changed the development data"
