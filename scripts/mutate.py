@@ -58,6 +58,18 @@ TARGETS: dict[str, list[str]] = {
         "tests/auth/integration/test_identity.py",
     ],
     "app/auth/services/sessions.py": [f"{AUTH_TESTS}/test_sessions.py"],
+    "app/auth/services/user.py": [
+        f"{AUTH_TESTS}/test_profile.py",
+        f"{AUTH_TESTS}/test_users.py",
+        f"{AUTH_TESTS}/test_sessions.py",
+        f"{AUTH_TESTS}/test_auth.py",
+        "tests/auth/integration/test_identity.py",
+    ],
+    "app/auth/services/passwords.py": [
+        "tests/auth/unit/services/test_passwords.py",
+        "tests/auth/integration/test_guessing.py",
+        "tests/auth/integration/test_identity.py",
+    ],
     "app/auth/deps.py": [
         f"{AUTH_TESTS}/test_access_tokens.py",
         f"{AUTH_TESTS}/test_email_verification.py",
@@ -84,6 +96,21 @@ TARGETS: dict[str, list[str]] = {
         "tests/auth/integration/test_guessing.py",
         f"{AUTH_TESTS}/test_two_factor.py",
     ],
+}
+
+EMBEDDED = {
+    "TEST_DATABASE_URL": "sqlite+aiosqlite:///./var/mutate.db",
+    "TEST_REDIS_URL": "",
+    "TEST_SMTP_HOST": "",
+}
+# Modules with a Redis path run twice: on the embedded backends and with Redis (database 13).
+WITH_REDIS = {
+    **EMBEDDED,
+    "TEST_REDIS_URL": os.environ.get("MUTATE_REDIS_URL", "redis://127.0.0.1:6379/13"),
+}
+BACKENDS: dict[str, dict[str, dict[str, str]]] = {
+    "app/core/services/ratelimit.py": {"embedded": EMBEDDED, "redis": WITH_REDIS},
+    "app/core/api/limiter.py": {"embedded": EMBEDDED, "redis": WITH_REDIS},
 }
 
 # mutmut's statuses (its cache's ``Mutant.status``).
@@ -130,9 +157,9 @@ def equivalents() -> set[tuple[str, str, str]]:
     }
 
 
-def copy_project(module: str) -> Path:
+def copy_project(name: str) -> Path:
     """A fresh copy of the tracked and new files, where mutants may be written."""
-    copy = WORK / re.sub(r"\W", "_", module)
+    copy = WORK / name
     shutil.rmtree(copy, ignore_errors=True)
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
@@ -141,25 +168,32 @@ def copy_project(module: str) -> Path:
         capture_output=True,
         text=True,
     ).stdout.splitlines()
-    for name in files:
-        source = ROOT / name
+    for file_name in files:
+        source = ROOT / file_name
         if source.is_file():
-            target = copy / name
+            target = copy / file_name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return copy
 
 
 def run_module(mutmut: Path, module: str, tests: list[str]) -> Result:
-    copy = copy_project(module)
+    """Every mutant of ``module`` on each of its backends: killed if any run kills it."""
+    runs = [
+        run_backend(mutmut, module, tests, backend, settings)
+        for backend, settings in BACKENDS.get(module, {"embedded": EMBEDDED}).items()
+    ]
+    return collect(mutmut, module, runs)
+
+
+def run_backend(
+    mutmut: Path, module: str, tests: list[str], backend: str, settings: dict[str, str]
+) -> Path:
+    name = re.sub(r"\W", "_", module)
+    copy = copy_project(f"{name}-{backend}")
     (copy / "var").mkdir(exist_ok=True)
-    env = {  # TEST_<KEY> wins over .test.env (README, Testing): never the shared test database
-        **os.environ,
-        "TEST_DATABASE_URL": "sqlite+aiosqlite:///./var/mutate.db",
-        "TEST_REDIS_URL": "",
-        "TEST_SMTP_HOST": "",
-        "COVERAGE_PROCESS_START": "",
-    }
+    # TEST_<KEY> wins over .test.env (README, Testing): never the shared test database.
+    env = {**os.environ, **settings, "COVERAGE_PROCESS_START": ""}
     python = ROOT / ".venv" / "bin" / "python"
     pytest = f"{python} -m pytest -x -q -p no:cacheprovider -m 'not slow' {' '.join(tests)}"
     # mutmut 2.x kills a mutant only on exit status 1; a mutant that breaks an import makes
@@ -170,28 +204,38 @@ def run_module(mutmut: Path, module: str, tests: list[str]) -> Result:
     log = WORK / f"{copy.name}.log"
     with log.open("w") as output:
         subprocess.run(command, cwd=copy, env=env, stdout=output, stderr=subprocess.STDOUT)
-    return collect(mutmut, module, copy, log)
-
-
-def collect(mutmut: Path, module: str, copy: Path, log: Path) -> Result:
-    cache = copy / ".mutmut-cache"
-    if not cache.exists():
+    if not (copy / ".mutmut-cache").exists():
         raise SystemExit(f"{module}: mutmut did not run; see {log}")
+    return copy
+
+
+def statuses(copy: Path) -> dict[tuple[int, str, int], tuple[int, str]]:
+    """Each mutant, by its line and index, with its id and status in this run."""
+    with sqlite3.connect(copy / ".mutmut-cache") as db:
+        rows = db.execute(
+            'SELECT Mutant.id, Line.line_number, Line.line, Mutant."index", Mutant.status'
+            " FROM Mutant JOIN Line ON Mutant.line = Line.id ORDER BY Mutant.id"
+        ).fetchall()
+    return {
+        (number, text, index): (mutant_id, status)
+        for mutant_id, number, text, index, status in rows
+    }
+
+
+def collect(mutmut: Path, module: str, runs: list[Path]) -> Result:
     result = Result(module)
     accepted = equivalents()
-    with sqlite3.connect(cache) as db:
-        rows = db.execute(
-            "SELECT mutant.id, mutant.status FROM mutant ORDER BY mutant.id"
-        ).fetchall()
-    for mutant_id, status in rows:
-        if status == KILLED:
+    by_run = [statuses(copy) for copy in runs]
+    for key, (mutant_id, status) in by_run[0].items():
+        seen = [status, *(other[key][1] for other in by_run[1:] if key in other)]
+        if KILLED in seen:
             result.killed += 1
-        elif status == TIMEOUT:
+        elif TIMEOUT in seen:
             result.timeouts += 1
-        elif status in (SURVIVED, SUSPICIOUS):
+        elif SURVIVED in seen or SUSPICIOUS in seen:
             diff = subprocess.run(
                 [str(mutmut), "show", str(mutant_id)],
-                cwd=copy,
+                cwd=runs[0],
                 capture_output=True,
                 text=True,
                 check=False,
