@@ -3,11 +3,11 @@ from ipaddress import ip_network
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from freezegun import freeze_time
 from structlog.testing import capture_logs
 
-from app.core.api import ConfigurableRateLimiter
+from app.core.api import ConfigurableRateLimiter, client_address
 from app.core.configs import app_config
 from app.core.services import ratelimit
 from app.core.services.redis import redis_connection
@@ -245,8 +245,22 @@ async def test_minute_and_hour_windows_give_their_retry_after(
     ],
 )
 def test_a_limit_without_requests_or_window_is_refused(arguments: dict[str, int]) -> None:
-    with pytest.raises(ValueError, match="times >= 1 and a window"):
+    with pytest.raises(
+        ValueError, match=r"^a rate limit needs times >= 1 and a window of at least a second$"
+    ):
         ConfigurableRateLimiter(**arguments)
+
+
+def test_one_request_in_one_second_is_a_valid_limit() -> None:
+    limiter = ConfigurableRateLimiter(times=1, seconds=1)
+
+    assert (limiter.times, limiter.window_seconds) == (1, 1)
+
+
+def test_a_request_without_a_peer_counts_as_unknown() -> None:
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+
+    assert client_address(request) == "unknown"
 
 
 def test_windows_add_up() -> None:
