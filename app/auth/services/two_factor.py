@@ -86,7 +86,7 @@ def new_recovery_code() -> str:
 def hash_recovery_code(code: str) -> str:
     """How a recovery code is stored and looked up: case, spaces and dashes do not matter."""
     normalised = "".join(code.split()).replace("-", "").lower()
-    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(normalised.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

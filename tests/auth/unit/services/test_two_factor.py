@@ -29,6 +29,17 @@ def test_a_sealed_secret_opens_with_its_key_only() -> None:
     assert SecretBox("key two").open(sealed) is None
 
 
+def test_a_secret_sealed_by_an_earlier_release_still_opens() -> None:
+    # Sealed with this key by the first release: a change to the key derivation would lock
+    # every enrolled user out after an upgrade.
+    sealed = (
+        "gAAAAABrDqcQHUJSvjQOG8zxE7GQTg-5Xp0Ej4P69ddZoejKN1IgfP4q4fSnk4OP5MGFIiZ_7wykyiKyysMQXKtn"
+        "uNzAC_qQBgKL13oQkUTGxsjnd6F0oKo="
+    )
+
+    assert SecretBox("stored by an earlier release").open(sealed) == "JBSWY3DPEHPK3PXP"
+
+
 @pytest.mark.parametrize(("offset", "step"), [(-30, STEP - 1), (0, STEP), (30, STEP + 1)])
 def test_the_step_before_now_and_after_are_accepted(offset: int, step: int) -> None:
     assert matching_step(SECRET, code_at(offset), NOW, None) == step

@@ -35,6 +35,18 @@ async def works(client: httpx.AsyncClient, session: LoggedIn) -> bool:
     return (await client.get(PROFILE, headers=session.headers)).status_code == 200
 
 
+async def test_a_long_user_agent_is_kept_to_512_characters(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    user = await UserFactory.create()
+    agent = "".join(f"{n % 10}" for n in range(600))
+    session = await sign_in(app, user.email, "198.51.100.7", agent)
+
+    [listed] = (await client.get(SESSIONS, headers=session.headers)).json()
+
+    assert listed["user_agent"] == agent[:512]
+
+
 async def test_the_list_shows_each_live_session_and_which_is_current(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
