@@ -77,6 +77,8 @@ TARGETS: dict[str, list[str]] = {
         "tests/auth/integration/test_login_form.py",
         f"{AUTH_TESTS}/test_access_tokens.py",
         f"{AUTH_TESTS}/test_email_verification.py",
+        f"{AUTH_TESTS}/test_profile.py",
+        f"{AUTH_TESTS}/test_two_factor.py",
         "tests/auth/integration/test_front_door.py",
         "tests/auth/integration/test_sessions_end.py",
         f"{AUTH_TESTS}/test_sessions.py",
