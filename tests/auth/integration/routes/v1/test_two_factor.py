@@ -308,6 +308,68 @@ async def test_code_checks_are_limited_per_client_whatever_the_account(
     assert codes == [401] * limit + [429]
 
 
+async def test_confirming_and_signing_in_share_the_accounts_budget(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    signed_in: tuple[User, LoggedIn],
+    limited: Callable[[], None],
+) -> None:
+    user, session = signed_in
+    limit = auth_config.TWO_FACTOR_ATTEMPT_LIMIT
+    with freeze_time(T0):
+        secret = (await client.post(TWO_FACTOR, headers=session.headers)).json()["secret"]
+        limited()
+        async with client_at(app, "198.51.100.1") as http:
+            wrong = await http.post(
+                f"{TWO_FACTOR}/confirm", json={"code": "000000"}, headers=session.headers
+            )
+        async with client_at(app, "198.51.100.2") as http:
+            right = await http.post(
+                f"{TWO_FACTOR}/confirm", json={"code": code(secret, T0)}, headers=session.headers
+            )
+    token = await challenge(client, user.email)
+
+    codes = []
+    for number in range(limit - 1):
+        async with client_at(app, f"198.51.100.{number + 10}") as http:
+            response = await http.post(LOGIN_2FA, json={"challenge": token, "code": "000000"})
+            codes.append(response.status_code)
+
+    assert (wrong.status_code, right.status_code) == (403, 200)
+    assert codes == [401] * (limit - 2) + [429]
+
+
+async def test_confirming_and_signing_in_share_the_clients_budget(
+    app: FastAPI, client: httpx.AsyncClient, limited: Callable[[], None]
+) -> None:
+    limit = auth_config.TWO_FACTOR_ATTEMPT_LIMIT
+    enrolled, enrolling = await UserFactory.create(), await UserFactory.create()
+    with freeze_time(T0 - timedelta(minutes=1)):
+        first = await login_user(client, enrolled.email)
+        second = await login_user(client, enrolling.email)
+    await enable(client, first)
+    token = await challenge(client, enrolled.email)
+    await client.post(TWO_FACTOR, headers=second.headers)
+    limited()
+
+    async with client_at(app, "203.0.113.50") as http:
+        confirms = [
+            (
+                await http.post(
+                    f"{TWO_FACTOR}/confirm", json={"code": "000000"}, headers=second.headers
+                )
+            ).status_code
+            for _ in range(limit - 1)
+        ]
+        sign_ins = [
+            (await http.post(LOGIN_2FA, json={"challenge": token, "code": "000000"})).status_code
+            for _ in range(2)
+        ]
+
+    assert confirms == [403] * (limit - 1)
+    assert sign_ins == [401, 429]
+
+
 async def test_turning_it_off_needs_the_password_or_a_code(
     client: httpx.AsyncClient, db: AsyncSession, signed_in: tuple[User, LoggedIn]
 ) -> None:
