@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.config import auth_config
 from app.auth.models import RecoveryCode, User
+from app.auth.services.passwords import password_attempts
 from app.auth.services.two_factor import SecretBox, hash_recovery_code, two_factor_attempts
 from app.core.configs import app_config
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
@@ -370,6 +371,35 @@ async def test_confirming_and_signing_in_share_the_clients_budget(
     assert sign_ins == [401, 429]
 
 
+async def test_passwords_given_to_turn_it_off_count_against_the_accounts_budget(
+    client: httpx.AsyncClient,
+    signed_in: tuple[User, LoggedIn],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user, session = signed_in
+    await enable(client, session)
+    monkeypatch.setattr(app_config, "RATE_LIMITER_ENABLED", True)
+    monkeypatch.setattr(password_attempts, "times", 3)
+    password_attempts.reset()
+    try:
+        guesses = [
+            (
+                await client.request(
+                    "DELETE", TWO_FACTOR, json={"current_password": guess}, headers=session.headers
+                )
+            ).status_code
+            for guess in ("one", "two", "three")
+        ]
+        login = await client.post(
+            LOGIN, data={"username": user.email, "password": DEFAULT_PASSWORD}
+        )
+    finally:
+        password_attempts.reset()
+
+    assert guesses == [403, 403, 403]
+    assert login.status_code == 429
+
+
 async def test_turning_it_off_needs_the_password_or_a_code(
     client: httpx.AsyncClient, db: AsyncSession, signed_in: tuple[User, LoggedIn]
 ) -> None:
@@ -380,11 +410,16 @@ async def test_turning_it_off_needs_the_password_or_a_code(
         "DELETE", TWO_FACTOR, json={"current_password": "not-it"}, headers=session.headers
     )
     with freeze_time(at(60)):
+        wrong_code = await client.request(
+            "DELETE", TWO_FACTOR, json={"code": code(secret, at(-60))}, headers=session.headers
+        )
         by_code = await client.request(
             "DELETE", TWO_FACTOR, json={"code": code(secret, at(60))}, headers=session.headers
         )
 
     assert wrong.status_code == 403
+    assert wrong.json() == {"detail": "Turning two-factor sign-in off needs the password"}
+    assert wrong_code.status_code == 403
     assert by_code.status_code == 204
     assert (await db.scalars(select(RecoveryCode))).all() == []
     tokens = await client.post(LOGIN, data={"username": user.email, "password": DEFAULT_PASSWORD})
