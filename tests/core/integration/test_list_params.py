@@ -1,8 +1,13 @@
+import re
+from typing import get_args
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.api import ListParamsBuilder
 from tests.core.models import Widget, WidgetKind
+from tests.core.routes import widget_list_params
 from tests.schemas import ERROR_SCHEMA, paginated_schema, validator
 
 WIDGET_ITEM = {
@@ -163,3 +168,74 @@ async def test_the_sort_item_limit_is_exact(client: httpx.AsyncClient) -> None:
     assert allowed.status_code == 200, allowed.text
     assert one_more.status_code == 422
     assert one_more.json()["detail"][0]["msg"] == "at most 5 sort items are allowed"
+
+
+def documented(builder: ListParamsBuilder, name: str) -> str:
+    """The pattern the OpenAPI document publishes for the query parameter ``name``."""
+    query = get_args(builder.__signature__.parameters[name].annotation)[1]
+    pattern: str = query.json_schema_extra["pattern"]
+    return pattern
+
+
+SORTS = ["id", "id", "name", "size", "created_at", "name:desc"]
+FILTERS = [f"size:{n % 3}" for n in range(11)]
+
+
+@pytest.mark.parametrize(
+    ("path", "builder", "query"),
+    [
+        ("/test/widgets", widget_list_params, {"sort": "name:desc,id"}),
+        ("/test/widgets", widget_list_params, {"sort": ",".join(SORTS[:5])}),
+        ("/test/widgets", widget_list_params, {"filters": "name:w01"}),
+        ("/test/widgets", widget_list_params, {"filters": "name:[w01,w 02],kind:gear"}),
+        ("/test/widgets", widget_list_params, {"filters": ",".join(FILTERS[:10])}),
+        ("/test/any-list", ListParamsBuilder(), {"sort": "a_b:desc,C1"}),
+        ("/test/any-list", ListParamsBuilder(), {"filters": "x_1:[1,2],y:z"}),
+    ],
+)
+async def test_what_the_document_admits_the_endpoint_accepts(
+    client: httpx.AsyncClient, path: str, builder: ListParamsBuilder, query: dict[str, str]
+) -> None:
+    [(name, value)] = query.items()
+
+    response = await client.get(path, params=query)
+
+    assert re.fullmatch(documented(builder, name), value)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"sort": ",".join(SORTS)},
+        {"sort": "name:up"},
+        {"sort": "secret"},
+        {"filters": ",".join(FILTERS)},
+        {"filters": "secret:1"},
+        {"filters": "name:a]"},
+    ],
+)
+async def test_what_the_document_refuses_the_endpoint_refuses(
+    client: httpx.AsyncClient, query: dict[str, str]
+) -> None:
+    [(name, value)] = query.items()
+
+    response = await client.get("/test/widgets", params=query)
+
+    assert not re.fullmatch(documented(widget_list_params, name), value)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("name", ["sort", "filters"])
+async def test_a_list_parameter_holds_at_most_2000_characters(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    longest = {"sort": "name:desc" + " " * 1991, "filters": "name:" + "a" * 1995}[name]
+
+    accepted = await client.get("/test/widgets", params={name: longest})
+    refused = await client.get("/test/widgets", params={name: longest + " "})
+
+    assert len(longest) == 2000
+    assert accepted.status_code == 200, accepted.text
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", name]
