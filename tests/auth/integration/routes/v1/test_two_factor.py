@@ -10,13 +10,18 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.config import auth_config
 from app.auth.models import RecoveryCode, User
 from app.auth.services.passwords import password_attempts
-from app.auth.services.two_factor import SecretBox, hash_recovery_code, two_factor_attempts
+from app.auth.services.two_factor import (
+    SecretBox,
+    TwoFactorService,
+    hash_recovery_code,
+    two_factor_attempts,
+)
 from app.core.configs import app_config
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
 from tests.auth.schemas import TOKENS
@@ -168,6 +173,55 @@ async def test_a_code_works_once(
     assert first.status_code == 200
     assert replay.status_code == confirm_code.status_code == 401
     assert replay.json() == {"detail": "The challenge or the code is invalid or has expired"}
+
+
+async def test_a_step_spent_by_a_concurrent_sign_in_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession, signed_in: tuple[User, LoggedIn]
+) -> None:
+    user, session = signed_in
+    secret, _ = await enable(client, session)
+    await db.refresh(user)
+    step = int(at(60).timestamp()) // 30
+    # Another sign-in spent this step after this one read the user: only the database knows.
+    await db.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+
+    with freeze_time(at(60)):
+        accepted = await TwoFactorService(db).accept_code(
+            user, code(secret, at(60)), None, "198.51.100.1"
+        )
+
+    assert accepted is False
+
+
+async def test_codes_stop_working_when_the_secret_no_longer_opens(
+    client: httpx.AsyncClient, db: AsyncSession, signed_in: tuple[User, LoggedIn]
+) -> None:
+    user, session = signed_in
+    secret, recovery_codes = await enable(client, session)
+    # Sealed under another key (TOTP_SECRET_KEY changed): recovery codes are the way in.
+    user.totp_secret = SecretBox("a key since replaced").seal(secret)
+    await db.commit()
+
+    with freeze_time(at(60)):
+        by_code = await client.post(
+            LOGIN_2FA,
+            json={"challenge": await challenge(client, user.email), "code": code(secret, at(60))},
+        )
+        by_recovery_code = await client.post(
+            LOGIN_2FA,
+            json={
+                "challenge": await challenge(client, user.email),
+                "recovery_code": recovery_codes[0],
+            },
+        )
+
+    assert by_code.status_code == 401
+    assert by_recovery_code.status_code == 200
 
 
 async def test_codes_one_step_around_now_are_accepted_not_two(
