@@ -239,3 +239,30 @@ async def test_a_list_parameter_holds_at_most_2000_characters(
     assert accepted.status_code == 200, accepted.text
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"] == ["query", name]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"filters": "id:[[1]]"}, "nested brackets are not allowed"),
+        ({"filters": "id:1,2]"}, "']' without a matching '['"),
+        ({"filters": "name:x[y]"}, "']' without a matching '['"),
+        ({"filters": "id:[1,2"}, "'[' is never closed"),
+        ({"filters": "id:[1]2"}, "a list value must end with ']'"),
+        ({"filters": "id"}, "each filter must be of the form field:value"),
+        ({"filters": " :1"}, "each filter must be of the form field:value"),
+        ({"filters": "id:[" + ",".join(["1"] * 101) + "]"}, "a list may hold at most 100 values"),
+        ({"filters": ",".join(FILTERS)}, "at most 10 filters are allowed"),
+        ({"filters": "name:a\x00b"}, "text must not contain NUL characters"),
+        ({"sort": "id\x00"}, "text must not contain NUL characters"),
+        ({"sort": "secret"}, "unknown field; allowed: id, name, size, created_at"),
+    ],
+)
+async def test_each_malformed_list_parameter_gets_its_own_message(
+    client: httpx.AsyncClient, query: dict[str, str], message: str
+) -> None:
+    response = await client.get("/test/widgets", params=query)
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["msg"]) == (["query", next(iter(query))], message)
