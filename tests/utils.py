@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import httpx
+from fastapi import FastAPI
 
 from tests.auth.factories.user import DEFAULT_PASSWORD
 
@@ -27,3 +28,9 @@ async def login_user(
     assert response.status_code == 200, response.text
     body = response.json()
     return LoggedIn(access_token=body["access_token"], refresh_token=body["refresh_token"])
+
+
+def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from ``address`` (the peer the app sees)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")

@@ -19,7 +19,7 @@ from app.core.services.redis import redis_connection
 from tests.auth.factories.user import UserFactory
 from tests.conftest import SentMail
 from tests.queue import drain_queue
-from tests.utils import login_user
+from tests.utils import client_at, login_user
 
 LOGIN = "/api/v1/auth/login"
 
@@ -31,11 +31,6 @@ def few_attempts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     password_attempts.reset()
     yield
     password_attempts.reset()
-
-
-def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 @pytest.mark.skipif(not redis_connection.enabled, reason="tasks run inline without a queue")

@@ -13,7 +13,7 @@ from app.core.configs import app_config
 from app.core.types import ISO_DATETIME_PATTERN
 from tests.auth.factories.user import UserFactory
 from tests.auth.integration.routes.v1.test_access_tokens import claims_for, token
-from tests.utils import login_user
+from tests.utils import client_at, login_user
 
 REGISTER = "/api/v1/auth/register"
 USERS = "/api/v1/users"
@@ -154,8 +154,7 @@ async def test_signed_tokens_with_odd_subjects_are_401(
 
 async def test_logout_is_rate_limited(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_config, "RATE_LIMITER_ENABLED", True)
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.77", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with client_at(app, "203.0.113.77") as http:
         codes = [
             (await http.post("/api/v1/auth/logout", json={"refresh_token": "x"})).status_code
             for _ in range(auth_config.REFRESH_RATE_LIMIT + 1)

@@ -2,16 +2,11 @@
 
 from ipaddress import ip_network
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from app.core.configs import app_config
-
-
-def client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+from tests.utils import client_at
 
 
 @pytest.fixture
@@ -22,7 +17,7 @@ def behind_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def seen(app: FastAPI, peer: str, **headers: str) -> dict[str, str]:
-    async with client_from(app, peer) as http:
+    async with client_at(app, peer) as http:
         answer: dict[str, str] = (await http.get("/test/client", headers=headers)).json()
         return answer
 

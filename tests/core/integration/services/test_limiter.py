@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 from ipaddress import ip_network
 
-import httpx
 import pytest
 from fastapi import FastAPI, Request
 from freezegun import freeze_time
@@ -16,6 +15,7 @@ from tests.core.routes import (
     limit_one_per_two_minutes,
     limit_two_per_minute,
 )
+from tests.utils import client_at
 
 
 @pytest.fixture
@@ -24,15 +24,10 @@ def limiter_on(monkeypatch: pytest.MonkeyPatch) -> None:
     limit_two_per_minute.reset()
 
 
-def client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
 async def test_third_request_in_the_window_is_429_with_retry_after(
     app: FastAPI, limiter_on: None
 ) -> None:
-    async with client_from(app, "198.51.100.1") as http:
+    async with client_at(app, "198.51.100.1") as http:
         codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
         rejected = await http.get("/test/limited/1")
 
@@ -46,7 +41,7 @@ async def test_retry_after_is_when_the_budget_allows_the_next_request(
     app: FastAPI, limiter_on: None
 ) -> None:
     start = datetime.now(UTC)
-    async with client_from(app, "198.51.100.9") as http:
+    async with client_at(app, "198.51.100.9") as http:
         with freeze_time(start, real_asyncio=True) as clock:
             codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
             rejected = await http.get("/test/limited/1")
@@ -63,8 +58,8 @@ async def test_retry_after_is_when_the_budget_allows_the_next_request(
 
 async def test_each_client_has_its_own_budget(app: FastAPI, limiter_on: None) -> None:
     async with (
-        client_from(app, "198.51.100.2") as first,
-        client_from(app, "198.51.100.3") as second,
+        client_at(app, "198.51.100.2") as first,
+        client_at(app, "198.51.100.3") as second,
     ):
         first_codes = [(await first.get("/test/limited/1")).status_code for _ in range(3)]
         second_codes = [(await second.get("/test/limited/1")).status_code for _ in range(2)]
@@ -76,7 +71,7 @@ async def test_each_client_has_its_own_budget(app: FastAPI, limiter_on: None) ->
 async def test_budget_is_per_route_template_not_per_concrete_path(
     app: FastAPI, limiter_on: None
 ) -> None:
-    async with client_from(app, "198.51.100.4") as http:
+    async with client_at(app, "198.51.100.4") as http:
         codes = [(await http.get(f"/test/limited/{item}")).status_code for item in (1, 2, 3)]
 
     assert codes == [200, 200, 429]
@@ -85,7 +80,7 @@ async def test_budget_is_per_route_template_not_per_concrete_path(
 async def test_spoofed_forwarded_for_from_an_untrusted_peer_gets_no_fresh_budget(
     app: FastAPI, limiter_on: None
 ) -> None:
-    async with client_from(app, "198.51.100.5") as http:
+    async with client_at(app, "198.51.100.5") as http:
         codes = [
             (
                 await http.get("/test/limited/1", headers={"X-Forwarded-For": f"203.0.113.{n}"})
@@ -102,7 +97,7 @@ async def test_forwarded_for_from_a_trusted_proxy_identifies_the_client(
     monkeypatch.setattr(
         app_config, "TRUSTED_PROXIES", [__import__("ipaddress").ip_network("10.0.0.0/8")]
     )
-    async with client_from(app, "10.1.2.3") as proxy:
+    async with client_at(app, "10.1.2.3") as proxy:
         first = [
             (
                 await proxy.get("/test/limited/1", headers={"X-Forwarded-For": "203.0.113.9"})
@@ -119,7 +114,7 @@ async def test_forwarded_for_from_a_trusted_proxy_identifies_the_client(
 
 async def test_disabled_limiter_lets_everything_through(app: FastAPI) -> None:
     assert app_config.RATE_LIMITER_ENABLED is False
-    async with client_from(app, "198.51.100.6") as http:
+    async with client_at(app, "198.51.100.6") as http:
         codes = [(await http.get("/test/limited/1")).status_code for _ in range(5)]
 
     assert codes == [200] * 5
@@ -135,7 +130,7 @@ async def test_redis_outage_fails_open_with_a_warning(
     monkeypatch.setattr(redis_connection, "_client", unreachable)
 
     with capture_logs() as logs:
-        async with client_from(app, "198.51.100.7") as http:
+        async with client_at(app, "198.51.100.7") as http:
             codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
 
     await unreachable.aclose()
@@ -149,7 +144,7 @@ def behind_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def limited_codes(app: FastAPI, peer: str, forwarded: list[str]) -> list[int]:
-    async with client_from(app, peer) as http:
+    async with client_at(app, peer) as http:
         return [
             (await http.get("/test/limited/1", headers={"X-Forwarded-For": value})).status_code
             for value in forwarded
@@ -201,7 +196,7 @@ async def test_a_non_ip_hop_counts_against_the_peer(app: FastAPI, limiter_on: No
 async def test_one_limiter_on_two_routes_keeps_a_budget_per_route(
     app: FastAPI, limiter_on: None
 ) -> None:
-    async with client_from(app, "198.51.100.76") as http:
+    async with client_at(app, "198.51.100.76") as http:
         first = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
         second = [(await http.get("/test/limited-too")).status_code for _ in range(3)]
 
@@ -225,7 +220,7 @@ async def test_minute_and_hour_windows_give_their_retry_after(
 ) -> None:
     # No reset first: a limiter works on its first use.
     monkeypatch.setattr(app_config, "RATE_LIMITER_ENABLED", True)
-    async with client_from(app, f"198.51.100.{77 if window == 120 else 78}") as http:
+    async with client_at(app, f"198.51.100.{77 if window == 120 else 78}") as http:
         with freeze_time(datetime.now(UTC), real_asyncio=True):
             allowed = await http.get(path)
             refused = await http.get(path)
@@ -273,9 +268,9 @@ async def test_the_memory_store_forgets_the_least_recently_used_client(
 ) -> None:
     monkeypatch.setattr(ratelimit, "MAX_MEMORY_BUCKETS", 2)
     async with (
-        client_from(app, "198.51.100.81") as first,
-        client_from(app, "198.51.100.82") as second,
-        client_from(app, "198.51.100.83") as third,
+        client_at(app, "198.51.100.81") as first,
+        client_at(app, "198.51.100.82") as second,
+        client_at(app, "198.51.100.83") as third,
     ):
         assert [(await first.get("/test/limited/1")).status_code for _ in range(2)] == [200, 200]
         await second.get("/test/limited/1")  # one left

@@ -18,7 +18,7 @@ from app.core.db import utcnow
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
 from tests.conftest import SentMail
 from tests.mail import link_token, mail_to, parts
-from tests.utils import login_user
+from tests.utils import client_at, login_user
 
 REGISTER = "/api/v1/auth/register"
 VERIFY = "/api/v1/auth/verify-email"
@@ -122,8 +122,7 @@ async def test_resend_is_rate_limited_per_client(
 ) -> None:
     monkeypatch.setattr(app_config, "RATE_LIMITER_ENABLED", True)
     limit = auth_config.RESEND_VERIFICATION_RATE_LIMIT
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.91", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with client_at(app, "203.0.113.91") as http:
         codes = [
             (await http.post(RESEND, json={"email": f"n{n}@example.com"})).status_code
             for n in range(limit + 1)

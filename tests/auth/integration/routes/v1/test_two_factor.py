@@ -26,7 +26,7 @@ from app.core.configs import app_config
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
 from tests.auth.schemas import TOKENS
 from tests.schemas import validator
-from tests.utils import LoggedIn, login_user
+from tests.utils import LoggedIn, client_at, login_user
 
 LOGIN = "/api/v1/auth/login"
 LOGIN_2FA = "/api/v1/auth/login/2fa"
@@ -311,11 +311,6 @@ def limited(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
 
     yield turn_on
     two_factor_attempts.reset()
-
-
-def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 async def test_code_checks_are_limited_per_account_whatever_the_client(
