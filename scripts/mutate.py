@@ -85,6 +85,7 @@ TARGETS: dict[str, list[str]] = {
     ],
     "app/auth/policies/users.py": [f"{AUTH_TESTS}/test_users.py", f"{AUTH_TESTS}/test_sessions.py"],
     "app/core/api/params.py": [
+        OPENAPI_TEST,
         "tests/core/integration/test_list_params.py",
         f"{AUTH_TESTS}/test_users.py",
     ],
