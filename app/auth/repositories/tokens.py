@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -15,7 +15,7 @@ from app.auth.models import (
 from app.core.db import BaseModel, BaseRepository
 
 
-def _live_family(family_id: Any, now: datetime) -> ColumnElement[bool]:
+def _live_family(family_id: Any, now: datetime) -> Exists:
     """The session ``family_id`` still has an unrevoked, unexpired refresh token."""
     return exists().where(
         RefreshToken.family_id == family_id,
@@ -200,15 +200,8 @@ class UserSessionRepository(BaseRepository[UserSession]):
 
     async def is_live(self, db: AsyncSession, user_id: int, family_id: str, now: datetime) -> bool:
         """Whether ``family_id`` is a live session of this user."""
-        stmt = select(
-            exists().where(
-                RefreshToken.user_id == user_id,
-                RefreshToken.family_id == family_id,
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.expires_at > now,
-            )
-        )
-        return bool((await db.execute(stmt)).scalar())
+        live = _live_family(family_id, now).where(RefreshToken.user_id == user_id)
+        return bool((await db.execute(select(live))).scalar())
 
     async def delete_for_user(self, db: AsyncSession, user_id: int) -> None:
         await db.execute(delete(UserSession).where(UserSession.user_id == user_id))
