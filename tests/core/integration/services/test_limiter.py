@@ -281,3 +281,21 @@ async def test_the_memory_store_forgets_the_least_recently_used_client(
 
     assert first_again.status_code == 429  # still remembered
     assert second_again == [200, 200]  # forgotten: a fresh budget
+
+
+@pytest.mark.skipif(not app_config.REDIS_URL, reason="needs the Redis-backed limiter")
+async def test_an_error_answer_from_redis_lets_the_request_through_with_a_warning(
+    app: FastAPI, limiter_on: None
+) -> None:
+    # Redis answers, but with an error (here WRONGTYPE: the bucket's key holds a list).
+    await redis_connection.client.rpush("ratelimit:198.51.100.9:GET:/test/limited/{item_id}", "x")
+
+    with capture_logs() as logs:
+        async with client_at(app, "198.51.100.9") as http:
+            codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
+
+    assert codes == [200, 200, 200]
+    warnings = [
+        log for log in logs if log["event"] == "rate limiter unavailable; request let through"
+    ]
+    assert [log["error"] for log in warnings] == ["ResponseError"] * 3
