@@ -1,11 +1,14 @@
 import re
-from typing import get_args
+from typing import Annotated, get_args
 
 import httpx
+import pydantic
 import pytest
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.api import ListParamsBuilder
+from app.core.db import SortParam
 from tests.core.models import Widget, WidgetKind
 from tests.core.routes import widget_list_params
 from tests.schemas import ERROR_SCHEMA, paginated_schema, validator
@@ -258,6 +261,7 @@ async def test_a_list_parameter_holds_at_most_2000_characters(
         ({"filters": "name:a\x00b"}, "text must not contain NUL characters"),
         ({"sort": "id\x00"}, "text must not contain NUL characters"),
         ({"sort": "secret"}, "unknown field; allowed: id, name, size, created_at"),
+        ({"sort": "name:sideways"}, "invalid item for 'name': Input should be 'asc' or 'desc'"),
     ],
 )
 async def test_each_malformed_list_parameter_gets_its_own_message(
@@ -268,3 +272,32 @@ async def test_each_malformed_list_parameter_gets_its_own_message(
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert (error["loc"], error["msg"]) == (["query", next(iter(query))], message)
+
+
+def test_without_a_whitelist_the_document_says_any_column() -> None:
+    builder = ListParamsBuilder()
+    for name in ("sort", "filters"):
+        query = get_args(builder.__signature__.parameters[name].annotation)[1]
+        assert query.description.endswith("fields: any column.")
+
+
+async def test_a_repeated_sort_field_does_not_hide_the_fields_after_it(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/test/any-list", params={"sort": "a:desc,a:asc,b"})
+
+    assert response.json()["sort"] == [
+        {"field": "a", "order": "desc"},
+        {"field": "b", "order": "asc"},
+    ]
+
+
+class LowercaseSort(SortParam):
+    field: Annotated[str, pydantic.Field(pattern="^[a-z]+$")]
+
+
+def test_a_field_refused_by_a_model_without_a_whitelist_names_no_fields() -> None:
+    with pytest.raises(RequestValidationError) as refused:
+        ListParamsBuilder(sort_model=LowercaseSort).parse_sort("Name")
+
+    assert refused.value.errors()[0]["msg"] == "unknown field; allowed: none"
