@@ -8,8 +8,12 @@ too), *survives* when they pass. Mutants listed in ``scripts/mutation/equivalent
 cannot change behaviour) are left out of the score. Prints a score per module against the
 target and every surviving mutant as a diff; exits 1 when a module is under the target.
 
-Usage: ``python -m scripts.mutate [--jobs N] [module ...]`` (modules as in ``TARGETS``, e.g.
-``app/auth/services/tokens.py``; default: all).
+A second run of a module keeps mutmut's cache (``var/mutate/<module>-<backend>``): killed
+mutants stay killed, the others are tested again once the tests change; ``--fresh`` tests every
+mutant again (the weekly workflow starts from a clean checkout).
+
+Usage: ``python -m scripts.mutate [--jobs N] [--fresh] [module ...]`` (modules as in
+``TARGETS``, e.g. ``app/auth/services/tokens.py``; default: all).
 """
 
 import argparse
@@ -165,9 +169,15 @@ def equivalents() -> set[tuple[str, str, str]]:
     }
 
 
-def copy_project(name: str) -> Path:
-    """A fresh copy of the tracked and new files, where mutants may be written."""
+def copy_project(name: str, runner: str, *, fresh: bool) -> Path:
+    """A fresh copy of the tracked and new files, where mutants may be written. mutmut's cache
+    of an earlier run with the same tests is kept unless ``fresh``: mutmut then tests again
+    only the mutants that were not killed (when the tests changed) and those of changed lines.
+    """
     copy = WORK / name
+    cache, stamp = copy / ".mutmut-cache", copy / ".mutate-runner"
+    same_run = stamp.exists() and stamp.read_text() == runner
+    kept = cache.read_bytes() if cache.exists() and same_run and not fresh else None
     shutil.rmtree(copy, ignore_errors=True)
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
@@ -182,31 +192,40 @@ def copy_project(name: str) -> Path:
             target = copy / file_name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    if kept is not None:
+        cache.write_bytes(kept)
+    stamp.write_text(runner)
     return copy
 
 
-def run_module(mutmut: Path, module: str, tests: list[str]) -> Result:
+def run_module(mutmut: Path, module: str, tests: list[str], *, fresh: bool) -> Result:
     """Every mutant of ``module`` on each of its backends: killed if any run kills it."""
     runs = [
-        run_backend(mutmut, module, tests, backend, settings)
+        run_backend(mutmut, module, tests, backend, settings, fresh=fresh)
         for backend, settings in BACKENDS.get(module, {"embedded": EMBEDDED}).items()
     ]
     return collect(mutmut, module, runs)
 
 
 def run_backend(
-    mutmut: Path, module: str, tests: list[str], backend: str, settings: dict[str, str]
+    mutmut: Path,
+    module: str,
+    tests: list[str],
+    backend: str,
+    settings: dict[str, str],
+    *,
+    fresh: bool,
 ) -> Path:
-    name = re.sub(r"\W", "_", module)
-    copy = copy_project(f"{name}-{backend}")
-    (copy / "var").mkdir(exist_ok=True)
-    # TEST_<KEY> wins over .test.env (README, Testing): never the shared test database.
-    env = {**os.environ, **settings, "COVERAGE_PROCESS_START": ""}
     python = ROOT / ".venv" / "bin" / "python"
     pytest = f"{python} -m pytest -x -q -p no:cacheprovider -m 'not slow' {' '.join(tests)}"
     # mutmut 2.x kills a mutant only on exit status 1; a mutant that breaks an import makes
     # pytest exit 2 or 4, which is a kill too.
     runner = f"sh -c {shlex.quote(pytest + ' || exit 1')}"
+    name = re.sub(r"\W", "_", module)
+    copy = copy_project(f"{name}-{backend}", runner, fresh=fresh)
+    (copy / "var").mkdir(exist_ok=True)
+    # TEST_<KEY> wins over .test.env (README, Testing): never the shared test database.
+    env = {**os.environ, **settings, "COVERAGE_PROCESS_START": ""}
     command = [str(mutmut), "run", "--paths-to-mutate", module, "--runner", runner]
     command += ["--tests-dir", "tests", "--simple-output", "--no-progress", "--CI"]
     log = WORK / f"{copy.name}.log"
@@ -263,6 +282,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", default=list(TARGETS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--fresh", action="store_true", help="test every mutant again, not only the survivors"
+    )
     arguments = parser.parse_args()
     unknown = set(arguments.modules) - set(TARGETS)
     if unknown:
@@ -271,7 +293,10 @@ def main() -> int:
     mutmut = tool()
     with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
         results = list(
-            pool.map(lambda module: run_module(mutmut, module, TARGETS[module]), arguments.modules)
+            pool.map(
+                lambda module: run_module(mutmut, module, TARGETS[module], fresh=arguments.fresh),
+                arguments.modules,
+            )
         )
 
     for result in results:
