@@ -67,6 +67,39 @@ async def test_registration_mails_a_link_that_verifies_the_address_once(
     assert profile["email_verified_at"] is not None
 
 
+async def test_the_mail_says_whether_it_confirms_the_address_or_a_change(
+    client: httpx.AsyncClient, sent_mail: SentMail
+) -> None:
+    await register(client, "bea")
+    first = mail_to(await sent_mail.wait_for(2), "bea@example.com", "Confirm your email")
+    session = await login_user(client, "bea", PASSWORD)
+    await client.patch(
+        PROFILE,
+        json={"email": "bea.new@example.com", "current_password": PASSWORD},
+        headers=session.headers,
+    )
+    change = mail_to(await sent_mail.wait_for(3), "bea.new@example.com", "Confirm your email")
+
+    for mail, sentence, words in [
+        (first, "Confirm that bea@example.com is the address of your", "is the address of"),
+        (change, "You asked to use bea.new@example.com for your", "You asked to use"),
+    ]:
+        text, html = parts(mail)
+        assert sentence in " ".join(text.split())
+        assert words in html
+
+
+async def test_the_link_has_one_slash_whatever_app_url_ends_with(
+    client: httpx.AsyncClient, sent_mail: SentMail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_config, "APP_URL", "https://app.example.com/")
+
+    await register(client, "cai")
+
+    mail = mail_to(await sent_mail.wait_for(2), "cai@example.com", "Confirm your email")
+    assert "https://app.example.com/verify-email?token=" in parts(mail)[0]
+
+
 async def test_a_link_expires(client: httpx.AsyncClient, sent_mail: SentMail) -> None:
     await register(client, "ann")
     token = await link_in(sent_mail, "ann@example.com", count=2)
