@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.config import auth_config
-from app.auth.models import EmailVerificationToken, User
+from app.auth.events import UserCreated
+from app.auth.listeners import send_verification_link
+from app.auth.models import EmailVerificationToken, User, UserStatus
 from app.auth.services.tokens import hash_token
 from app.core.configs import app_config
 from app.core.db import utcnow
@@ -98,6 +100,24 @@ async def test_the_link_has_one_slash_whatever_app_url_ends_with(
 
     mail = mail_to(await sent_mail.wait_for(2), "cai@example.com", "Confirm your email")
     assert "https://app.example.com/verify-email?token=" in parts(mail)[0]
+
+
+async def test_the_first_link_skips_accounts_verified_blocked_or_gone_meanwhile(
+    sent_mail: SentMail,
+) -> None:
+    # The durable listener may run late (a retry): the account may have changed since.
+    verified = await UserFactory.create(email_verified_at=utcnow())
+    blocked = await UserFactory.create(status=UserStatus.BLOCKED)
+    waiting = await UserFactory.create()
+
+    for user_id in (verified.id, blocked.id, 2147483000, waiting.id):
+        await send_verification_link(
+            UserCreated(id=user_id, email="x@example.com", username="x", email_verified=False)
+        )
+
+    [mail] = await sent_mail.wait_for(1)
+    assert mail["To"] == waiting.email
+    assert mail["Subject"] == "Confirm your email address"
 
 
 async def test_a_link_expires(client: httpx.AsyncClient, sent_mail: SentMail) -> None:
