@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.config import auth_config
@@ -15,6 +15,7 @@ from app.auth.events import UserCreated
 from app.auth.listeners import send_verification_link
 from app.auth.models import EmailVerificationToken, User, UserStatus
 from app.auth.services.tokens import hash_token
+from app.auth.tasks import SendEmailVerification
 from app.core.configs import app_config
 from app.core.db import utcnow
 from tests.auth.factories.user import DEFAULT_PASSWORD, UserFactory
@@ -120,6 +121,25 @@ async def test_the_first_link_skips_accounts_verified_blocked_or_gone_meanwhile(
     assert mail["Subject"] == "Confirm your email address"
 
 
+async def test_a_resend_skips_every_address_without_a_link_due(sent_mail: SentMail) -> None:
+    verified = await UserFactory.create(email_verified_at=utcnow())
+    blocked = await UserFactory.create(status=UserStatus.BLOCKED)
+    await UserFactory.create(status=UserStatus.BLOCKED, pending_email="moving.blocked@example.com")
+    waiting = await UserFactory.create()
+
+    for email in (
+        "nobody@example.com",
+        verified.email,
+        blocked.email,
+        "moving.blocked@example.com",
+        waiting.email,
+    ):
+        await SendEmailVerification().run(email=email)  # what the resend route queues
+
+    [mail] = await sent_mail.wait_for(1)
+    assert mail["To"] == waiting.email
+
+
 async def test_a_link_expires(client: httpx.AsyncClient, sent_mail: SentMail) -> None:
     await register(client, "ann")
     token = await link_in(sent_mail, "ann@example.com", count=2)
@@ -129,6 +149,24 @@ async def test_a_link_expires(client: httpx.AsyncClient, sent_mail: SentMail) ->
         late = await client.post(VERIFY, json={"token": token})
 
     assert late.status_code == 401
+
+
+async def test_a_link_of_an_account_deleted_or_blocked_meanwhile_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession, sent_mail: SentMail
+) -> None:
+    gone_id, blocked_id = await register(client, "dee"), await register(client, "eve")
+    gone_token = await link_in(sent_mail, "dee@example.com", count=4)
+    blocked_token = await link_in(sent_mail, "eve@example.com", count=4)
+    for user_id, change in [
+        (gone_id, {"deleted_at": utcnow()}),
+        (blocked_id, {"status": UserStatus.BLOCKED}),
+    ]:
+        await db.execute(update(User).where(User.id == user_id).values(**change))
+    await db.commit()
+
+    answers = [await client.post(VERIFY, json={"token": t}) for t in (gone_token, blocked_token)]
+
+    assert [a.status_code for a in answers] == [401, 401]
 
 
 @pytest.mark.parametrize("token", ["", "x" * 513])
