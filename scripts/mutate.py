@@ -69,7 +69,9 @@ TARGETS: dict[str, list[str]] = {
         f"{AUTH_TESTS}/test_users.py",
         f"{AUTH_TESTS}/test_sessions.py",
         f"{AUTH_TESTS}/test_auth.py",
+        f"{AUTH_TESTS}/test_email_verification.py",
         "tests/auth/integration/test_identity.py",
+        "tests/auth/integration/test_guessing.py",
     ],
     "app/auth/services/passwords.py": [
         "tests/auth/unit/services/test_passwords.py",

@@ -187,3 +187,28 @@ async def test_deleting_a_profile_purges_its_tokens_in_the_background(
         await db.execute(select(RefreshToken).where(RefreshToken.user_id == user.id))
     ).all()
     assert remaining == []
+
+
+async def test_other_profile_edits_keep_a_pending_email_change(
+    client: httpx.AsyncClient, sent_mail: SentMail
+) -> None:
+    user = await UserFactory.create()
+    session = await login_user(client, user.email)
+    await client.patch(
+        PROFILE,
+        json={"email": "later@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=session.headers,
+    )
+
+    renamed = await client.patch(PROFILE, json={"username": "renamed"}, headers=session.headers)
+
+    assert renamed.status_code == 200
+    assert (renamed.json()["username"], renamed.json()["pending_email"]) == (
+        "renamed",
+        "later@example.com",
+    )
+    text, _ = parts(mail_to(await sent_mail.wait_for(1), "later@example.com", "Confirm"))
+    verified = await client.post(
+        "/api/v1/auth/verify-email", json={"token": link_token(text, "/verify-email")}
+    )
+    assert verified.status_code == 204

@@ -173,6 +173,26 @@ async def test_admins_cannot_change_their_own_status(client: httpx.AsyncClient) 
     )
 
     assert response.status_code == 403
+    assert response.json() == {"detail": "You cannot change your own status"}
+
+
+async def test_setting_an_active_user_active_leaves_their_sessions_alone(
+    client: httpx.AsyncClient,
+) -> None:
+    target = await UserFactory.create()
+    session = await login_user(client, target.email)
+    _, admin = await signed_in(client, admin=True)
+
+    response = await client.patch(
+        f"{USERS}/{target.id}", json={"status": "active"}, headers=admin.headers
+    )
+
+    assert response.status_code == 200
+    assert (await client.get("/api/v1/profile", headers=session.headers)).status_code == 200
+    refreshed = await client.post(
+        "/api/v1/auth/refresh-token", json={"refresh_token": session.refresh_token}
+    )
+    assert refreshed.status_code == 200
 
 
 @pytest.mark.parametrize(
