@@ -78,7 +78,6 @@ class AuthService:
         challenges: ChallengeTokens = challenge_tokens,
     ) -> None:
         self._db = db
-        self._events = events
         self._mail = mail
         self._config = config
         self._hasher = hasher

@@ -109,6 +109,9 @@ async def test_concurrent_logins_and_refreshes_of_different_sessions_all_succeed
     refreshed = await asyncio.gather(*(refresh(scratch, pair.refresh_token) for pair in pairs))
 
     assert len({pair.refresh_token for pair in refreshed}) == WRITERS
+    async with scratch.session(read_only=True) as session:
+        sessions = (await session.execute(text("SELECT count(*) FROM user_sessions"))).scalar_one()
+    assert sessions == WRITERS  # a sign-in without client details is still a session
 
 
 async def test_a_refresh_token_replayed_at_once_works_once_and_ends_the_session(
