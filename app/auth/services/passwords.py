@@ -91,7 +91,7 @@ class PasswordPolicy:
     def __init__(self, min_score: int) -> None:
         self.min_score = min_score
 
-    async def check(self, password: str, *, user_inputs: Sequence[str] = ()) -> None:
+    async def check(self, password: str, *, user_inputs: Sequence[str | None] = ()) -> None:
         """Raise ``WeakPassword`` saying why the password is refused."""
         if not re.search(r"\S", password):
             raise WeakPassword("The password must not be blank")

@@ -154,12 +154,7 @@ class UserService:
         if changes.password is not None:
             await password_policy.check(
                 changes.password,
-                user_inputs=[
-                    user.email,
-                    user.username,
-                    changes.email or "",
-                    changes.username or "",
-                ],
+                user_inputs=[user.email, user.username, changes.email, changes.username],
             )
             data["password_hash"] = await self._hasher.hash(changes.password)
         try:

@@ -100,6 +100,30 @@ async def test_a_weak_new_password_is_refused_in_the_profile(client: httpx.Async
     await login_user(client, user.email)  # unchanged
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"username": "marigold.quasar.ledger", "password": "marigold.quasar.ledger"},
+        {"email": "velvet.otter@example.com", "password": "velvet.otter@example.com"},
+    ],
+    ids=["the new username", "the new email"],
+)
+async def test_a_new_password_may_not_be_the_new_username_or_email(
+    client: httpx.AsyncClient, change: dict[str, str]
+) -> None:
+    user = await UserFactory.create()
+    session = await login_user(client, user.email)
+
+    response = await client.patch(
+        "/api/v1/profile",
+        json={**change, "current_password": DEFAULT_PASSWORD},
+        headers=session.headers,
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
 async def test_the_minimum_score_is_configurable(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
