@@ -162,13 +162,39 @@ def tool() -> Path:
     return home / "bin" / "mutmut"
 
 
-def equivalents() -> set[tuple[str, str, str]]:
-    """(module, original line, mutated line) of each accepted equivalent mutant."""
+@dataclass(frozen=True)
+class Equivalent:
+    """An accepted equivalent mutant: its module, original and mutated line and, when the
+    original line occurs more than once, a line ``near`` it (in ``mutmut show``'s context)."""
+
+    module: str
+    line: str
+    mutant: str
+    near: str = ""
+
+    def matches(self, module: str, diff: str) -> bool:
+        lines = diff.splitlines()
+        removed = [line[1:].strip() for line in lines if line.startswith("-")]
+        added = [line[1:].strip() for line in lines if line.startswith("+")]
+        original = next((line for line in removed if not line.startswith("--")), "")
+        mutated = next((line for line in added if not line.startswith("++")), "")
+        context = {line[1:].strip() for line in lines if line.startswith(" ")}
+        return (module, original, mutated) == (self.module, self.line, self.mutant) and (
+            not self.near or self.near in context
+        )
+
+
+def equivalents() -> list[Equivalent]:
     listed = tomllib.loads((HERE / "equivalent.toml").read_text())
-    return {
-        (entry["module"], entry["line"].strip(), entry["mutant"].strip())
+    return [
+        Equivalent(
+            entry["module"],
+            entry["line"].strip(),
+            entry["mutant"].strip(),
+            entry.get("near", "").strip(),
+        )
         for entry in listed.get("equivalent", [])
-    }
+    ]
 
 
 def copy_project(name: str, runner: str, *, fresh: bool) -> Path:
@@ -269,11 +295,7 @@ def collect(mutmut: Path, module: str, runs: list[Path]) -> Result:
                 text=True,
                 check=False,
             ).stdout
-            removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-")]
-            added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+")]
-            original = next((line for line in removed if not line.startswith("--")), "")
-            mutated = next((line for line in added if not line.startswith("++")), "")
-            if (module, original, mutated) in accepted:
+            if any(entry.matches(module, diff) for entry in accepted):
                 result.equivalent += 1
             else:
                 result.survivors.append(diff.strip())

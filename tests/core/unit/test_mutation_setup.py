@@ -6,7 +6,7 @@ import tomllib
 import pytest
 import yaml
 
-from scripts.mutate import HERE, ROOT, TARGETS
+from scripts.mutate import HERE, ROOT, TARGETS, Equivalent
 
 
 def test_every_target_and_its_tests_exist() -> None:
@@ -31,4 +31,33 @@ def test_each_accepted_equivalent_names_a_line_of_its_module(entry: dict[str, st
     assert entry["module"] in TARGETS
     lines = {line.strip() for line in (ROOT / entry["module"]).read_text().splitlines()}
     assert entry["line"].strip() in lines
+    assert entry.get("near", "").strip() in lines | {""}
     assert entry["reason"]
+
+
+DIFF = """--- app/auth/services/user.py
++++ app/auth/services/user.py
+@@ -184,7 +184,7 @@
+     async def delete(self, user: User) -> None:
+-        now = utcnow()
++        now = None
+         await self._users.delete(self._db, user)
+"""
+
+
+def test_an_equivalent_with_a_near_line_matches_only_there() -> None:
+    here = Equivalent(
+        "app/auth/services/user.py",
+        "now = utcnow()",
+        "now = None",
+        "async def delete(self, user: User) -> None:",
+    )
+    elsewhere = Equivalent(
+        "app/auth/services/user.py", "now = utcnow()", "now = None", "def other(self) -> None:"
+    )
+    anywhere = Equivalent("app/auth/services/user.py", "now = utcnow()", "now = None")
+
+    assert here.matches("app/auth/services/user.py", DIFF)
+    assert anywhere.matches("app/auth/services/user.py", DIFF)
+    assert not elsewhere.matches("app/auth/services/user.py", DIFF)
+    assert not here.matches("app/auth/services/auth.py", DIFF)
