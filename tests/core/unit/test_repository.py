@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import BaseRepository, FilterParam, ListParams, SortParam
 from app.core.db.counts import AppSession
+from app.core.db.repository import coerce_value
 from app.core.exceptions import InvalidListParams
 from tests.core.models import SoftWidget, Widget, WidgetKind
 
@@ -336,3 +337,25 @@ async def test_a_total_whose_condition_reads_another_table_renews_when_that_tabl
 
     assert (await widgets.count(db, where=named_like_a_soft_widget)) == 2
     assert (await widgets.get_list(db, params, where=named_like_a_soft_widget)).total == 2
+
+
+async def test_get_many_takes_up_to_1000_ids(db: AsyncSession) -> None:
+    created = await make_widgets(db)
+    ids = [created[0].id, *range(10**6, 10**6 + 999)]
+
+    found = await widgets.get_many(db, ids)
+
+    assert [w.id for w in found] == [created[0].id]
+    with pytest.raises(ValueError, match="at most 1000 ids, got 1001"):
+        await widgets.get_many(db, [*ids, 2 * 10**6])
+
+
+@pytest.mark.parametrize("number", [-(2**63), 2**63 - 1])
+def test_the_widest_64_bit_numbers_are_values(number: int) -> None:
+    assert coerce_value(int, str(number)) == number
+
+
+@pytest.mark.parametrize("number", [-(2**63) - 1, 2**63])
+def test_numbers_beyond_64_bits_are_refused(number: int) -> None:
+    with pytest.raises(ValueError, match="number is out of range"):
+        coerce_value(int, str(number))
