@@ -157,11 +157,8 @@ async def test_a_link_of_an_account_deleted_or_blocked_meanwhile_is_refused(
     gone_id, blocked_id = await register(client, "dee"), await register(client, "eve")
     gone_token = await link_in(sent_mail, "dee@example.com", count=4)
     blocked_token = await link_in(sent_mail, "eve@example.com", count=4)
-    for user_id, change in [
-        (gone_id, {"deleted_at": utcnow()}),
-        (blocked_id, {"status": UserStatus.BLOCKED}),
-    ]:
-        await db.execute(update(User).where(User.id == user_id).values(**change))
+    await db.execute(update(User).where(User.id == gone_id).values(deleted_at=utcnow()))
+    await db.execute(update(User).where(User.id == blocked_id).values(status=UserStatus.BLOCKED))
     await db.commit()
 
     answers = [await client.post(VERIFY, json={"token": t}) for t in (gone_token, blocked_token)]
