@@ -1,12 +1,12 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, Column, Integer, Select, SmallInteger, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import BaseRepository, FilterParam, ListParams, SortParam
 from app.core.db.counts import AppSession
-from app.core.db.repository import coerce_value
+from app.core.db.repository import coerce_value, fits_column
 from app.core.exceptions import InvalidListParams
 from tests.core.models import SoftWidget, Widget, WidgetKind
 
@@ -359,3 +359,60 @@ def test_the_widest_64_bit_numbers_are_values(number: int) -> None:
 def test_numbers_beyond_64_bits_are_refused(number: int) -> None:
     with pytest.raises(ValueError, match="number is out of range"):
         coerce_value(int, str(number))
+
+
+@pytest.mark.parametrize(
+    ("column_type", "low", "high"),
+    [
+        (SmallInteger, -(2**15), 2**15 - 1),
+        (Integer, -(2**31), 2**31 - 1),
+        (BigInteger, -(2**63), 2**63 - 1),
+    ],
+)
+def test_an_integer_column_holds_its_whole_range_and_nothing_beyond(
+    column_type: type[Integer], low: int, high: int
+) -> None:
+    column = Column("n", column_type())
+
+    assert [fits_column(column, n) for n in (low, high, 0)] == [True, True, True]
+    assert [fits_column(column, n) for n in (low - 1, high + 1)] == [False, False]
+
+
+def test_values_other_than_numbers_and_datetimes_are_left_to_the_database() -> None:
+    assert fits_column(Column("n", Integer()), "text")
+    assert fits_column(Column("n", Integer()), True)
+    assert fits_column(Column("s", String()), 2**70)
+
+
+def test_a_datetime_fits_unless_it_has_no_utc_equivalent() -> None:
+    column = Column("at", Integer())
+    five_hours_ahead = timezone(timedelta(hours=5))
+
+    assert fits_column(column, datetime(2026, 1, 1))
+    assert fits_column(column, datetime(2026, 1, 1, tzinfo=five_hours_ahead))
+    assert fits_column(column, datetime.min)
+    assert not fits_column(column, datetime.min.replace(tzinfo=five_hours_ahead))
+
+
+def test_coercion_errors_say_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match=r"^text must not contain NUL characters$"):
+        coerce_value(str, "a\x00b")
+    with pytest.raises(ValueError, match=r"^Input should be a valid integer"):
+        coerce_value(int, "x")
+
+
+async def test_get_many_keeps_the_order_asked_once_per_id_and_hides_soft_deleted_rows(
+    db: AsyncSession,
+) -> None:
+    kept, gone = [await soft_widgets.create(db, {"name": n}) for n in ("kept", "gone")]
+    await soft_widgets.delete(db, gone)
+    ids = [gone.id, kept.id, kept.id, 2**31, -(2**31) - 1]
+
+    assert await soft_widgets.get_many(db, ids) == [kept]
+    assert await soft_widgets.get_many(db, ids, with_deleted=True) == [gone, kept]
+    assert await soft_widgets.get_many(db, [2**31]) == []
+
+
+def test_the_statement_by_id_is_built_once_per_repository_class() -> None:
+    assert widgets._by_id(False) is WidgetRepository()._by_id(False)
+    assert widgets._by_id(True) is not widgets._by_id(False)
