@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.engine import make_url
 
 from app.auth.exceptions import InvalidResetToken, InvalidToken
+from app.auth.models import User, UserStatus
 from app.auth.repositories import PasswordResetTokenRepository
 from app.auth.services.auth import AuthService, TokenPair
 from app.auth.services.tokens import new_opaque_token
@@ -81,6 +82,13 @@ async def refresh(database: Database, token: str, grace_seconds: int = 0) -> Tok
     async with database.session() as session:
         service = AuthService(session, FastAPIEventsService(session), mail_service, config=config)
         return await service.refresh(token)
+
+
+async def set_status(database: Database, name: str, status: UserStatus) -> None:
+    """Change the status behind the services' back: no session of the user ends."""
+    async with database.session() as session:
+        await session.execute(update(User).where(User.username == name).values(status=status))
+        await session.commit()
 
 
 async def test_concurrent_registrations_of_different_users_all_succeed(
@@ -155,6 +163,21 @@ async def test_a_reuse_after_the_grace_window_ends_the_session(scratch: Database
             await refresh(scratch, pair.refresh_token, grace_seconds=30)
         with pytest.raises(InvalidToken):  # the whole session ended
             await refresh(scratch, rotated.refresh_token, grace_seconds=30)
+
+
+async def test_a_replay_in_the_grace_window_of_an_account_blocked_meanwhile_ends_the_session(
+    scratch: Database,
+) -> None:
+    await create_user(scratch, "blocked_tab")
+    pair = await login(scratch, "blocked_tab")
+    rotated = await refresh(scratch, pair.refresh_token, grace_seconds=30)
+    await set_status(scratch, "blocked_tab", UserStatus.BLOCKED)
+
+    with pytest.raises(InvalidToken):
+        await refresh(scratch, pair.refresh_token, grace_seconds=30)
+    await set_status(scratch, "blocked_tab", UserStatus.ACTIVE)
+    with pytest.raises(InvalidToken):  # the whole session ended
+        await refresh(scratch, rotated.refresh_token, grace_seconds=30)
 
 
 async def test_a_reset_token_used_at_once_works_once(scratch: Database) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.config import auth_config
-from app.auth.models import RecoveryCode, User
+from app.auth.models import RecoveryCode, User, UserStatus
 from app.auth.services.passwords import password_attempts
 from app.auth.services.two_factor import (
     SecretBox,
@@ -283,6 +283,36 @@ async def test_an_expired_or_foreign_challenge_is_refused(
         )
 
     assert expired.status_code == access.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": UserStatus.BLOCKED},
+        {"deleted_at": T0},
+        {"totp_enabled_at": None},
+    ],
+    ids=["blocked", "deleted", "two-factor-off"],
+)
+async def test_a_challenge_of_an_account_changed_meanwhile_is_refused(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    signed_in: tuple[User, LoggedIn],
+    change: dict[str, object],
+) -> None:
+    user, session = signed_in
+    secret, _ = await enable(client, session)
+    with freeze_time(at(30)):
+        token = await challenge(client, user.email)
+    await db.execute(update(User).where(User.id == user.id).values(change))
+    await db.commit()
+
+    with freeze_time(at(60)):
+        answer = await client.post(
+            LOGIN_2FA, json={"challenge": token, "code": code(secret, at(60))}
+        )
+
+    assert answer.status_code == 401
 
 
 @pytest.mark.parametrize(
