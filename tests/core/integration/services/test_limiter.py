@@ -288,11 +288,15 @@ async def test_an_error_answer_from_redis_lets_the_request_through_with_a_warnin
     app: FastAPI, limiter_on: None
 ) -> None:
     # Redis answers, but with an error (here WRONGTYPE: the bucket's key holds a list).
-    await redis_connection.client.rpush("ratelimit:198.51.100.9:GET:/test/limited/{item_id}", "x")
-
-    with capture_logs() as logs:
-        async with client_at(app, "198.51.100.9") as http:
-            codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
+    key = "ratelimit:198.51.100.90:GET:/test/limited/{item_id}"
+    await redis_connection.client.delete(key)
+    await redis_connection.client.rpush(key, "x")
+    try:
+        with capture_logs() as logs:
+            async with client_at(app, "198.51.100.90") as http:
+                codes = [(await http.get("/test/limited/1")).status_code for _ in range(3)]
+    finally:
+        await redis_connection.client.delete(key)
 
     assert codes == [200, 200, 200]
     warnings = [
