@@ -105,6 +105,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/core/integration/test_client_address.py",
     ],
     "app/core/services/ratelimit.py": [
+        "tests/core/integration/services/test_attempt_limiter.py",
         "tests/core/integration/services/test_limiter.py",
         "tests/auth/integration/test_guessing.py",
         f"{AUTH_TESTS}/test_two_factor.py",

@@ -24,7 +24,6 @@ from pyrate_limiter import (
     StateBucket,
     StateStore,
 )
-from pyrate_limiter.clocks import WallClock
 
 from app.core.configs import app_config
 from app.core.exceptions import TooManyAttempts
@@ -45,16 +44,15 @@ class KeyedBucketFactory(BucketFactory):
         self._rates = rates
         self._window_ms = window_ms
         self._buckets: OrderedDict[str, StateBucket] = OrderedDict()
-        # Wall-clock milliseconds: Redis state is shared by processes on several hosts.
-        self._clock = WallClock()
 
     def wrap_item(self, name: str, weight: int = 1) -> RateItem:
+        # Wall-clock milliseconds: Redis state is shared by processes on several hosts.
         return RateItem(name, int(time.time() * 1000), weight)
 
     def get(self, item: RateItem) -> StateBucket:
         bucket = self._buckets.get(item.name)
         if bucket is None:
-            bucket = StateBucket(self._rates, GCRA(), self._store(item.name), self._clock)
+            bucket = StateBucket(self._rates, GCRA(), self._store(item.name))
             self._buckets[item.name] = bucket
             if len(self._buckets) > MAX_MEMORY_BUCKETS:
                 self._buckets.popitem(last=False)
@@ -93,13 +91,13 @@ class AttemptLimiter:
         self.name = name
         self.times = times
         self.window_seconds = seconds
-        self._factory: KeyedBucketFactory | None = None
-        self._limiter: Limiter | None = None
+        # Built on first use, after the lifespan opened Redis.
+        self._buckets: tuple[KeyedBucketFactory, Limiter] | None = None
         self._in_flight: set[str] = set()
 
     def reset(self) -> None:
         """Forget every budget held in memory (tests)."""
-        self._factory = self._limiter = None
+        self._buckets = None
 
     @contextlib.asynccontextmanager
     async def attempt(self, *keys: str) -> AsyncIterator[None]:
@@ -119,11 +117,11 @@ class AttemptLimiter:
             self._in_flight.difference_update(names)
 
     async def _spend(self, name: str) -> None:
-        if self._limiter is None or self._factory is None:
+        if self._buckets is None:
             window_ms = self.window_seconds * 1000
-            self._factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
-            self._limiter = Limiter(self._factory)
-        limiter, factory = self._limiter, self._factory
+            factory = KeyedBucketFactory([Rate(self.times, window_ms)], window_ms)
+            self._buckets = factory, Limiter(factory)
+        factory, limiter = self._buckets
 
         async def spend() -> int | None:
             if await limiter.try_acquire_async(name, blocking=False):
