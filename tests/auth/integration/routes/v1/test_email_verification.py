@@ -92,15 +92,27 @@ async def test_the_mail_says_whether_it_confirms_the_address_or_a_change(
         assert words in html
 
 
+@pytest.mark.parametrize(
+    ("app_url", "link"),
+    [
+        ("https://app.example.com", "https://app.example.com/verify-email?token="),
+        ("https://app.example.com/", "https://app.example.com/verify-email?token="),
+        ("https://example.com/BOX/", "https://example.com/BOX/verify-email?token="),
+    ],
+)
 async def test_the_link_has_one_slash_whatever_app_url_ends_with(
-    client: httpx.AsyncClient, sent_mail: SentMail, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    sent_mail: SentMail,
+    monkeypatch: pytest.MonkeyPatch,
+    app_url: str,
+    link: str,
 ) -> None:
-    monkeypatch.setattr(app_config, "APP_URL", "https://app.example.com/")
+    monkeypatch.setattr(app_config, "APP_URL", app_url)
 
     await register(client, "cai")
 
     mail = mail_to(await sent_mail.wait_for(2), "cai@example.com", "Confirm your email")
-    assert "https://app.example.com/verify-email?token=" in parts(mail)[0]
+    assert link in parts(mail)[0]
 
 
 async def test_the_first_link_skips_accounts_verified_blocked_or_gone_meanwhile(
