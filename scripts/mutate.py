@@ -130,6 +130,7 @@ BACKENDS: dict[str, dict[str, dict[str, str]]] = {
 # mutmut's statuses (its cache's ``Mutant.status``); "suspicious" is a kill that took longer
 # than the unmutated run.
 KILLED, SURVIVED, TIMEOUT, SUSPICIOUS = "ok_killed", "bad_survived", "bad_timeout", "ok_suspicious"
+UNTESTED = "untested"
 
 
 @dataclass
@@ -262,6 +263,9 @@ def run_backend(
         subprocess.run(command, cwd=copy, env=env, stdout=output, stderr=subprocess.STDOUT)
     if not (copy / ".mutmut-cache").exists():
         raise SystemExit(f"{module}: mutmut did not run; see {log}")
+    if all(status == UNTESTED for _, status in statuses(copy).values()):
+        # mutmut stops before the first mutant when the tests fail on the unmutated code.
+        raise SystemExit(f"{module} ({backend}): no mutant was tested; see {log}")
     return copy
 
 
