@@ -133,23 +133,6 @@ KILLED, SURVIVED, TIMEOUT, SUSPICIOUS = "ok_killed", "bad_survived", "bad_timeou
 UNTESTED = "untested"
 
 
-@dataclass
-class Result:
-    module: str
-    killed: int = 0
-    timeouts: int = 0
-    equivalent: int = 0
-    survivors: list[str] = field(default_factory=list)
-
-    @property
-    def counted(self) -> int:
-        return self.killed + self.timeouts + len(self.survivors)
-
-    @property
-    def score(self) -> float:
-        return (self.killed + self.timeouts) / self.counted if self.counted else 1.0
-
-
 def tool() -> Path:
     """mutmut's virtualenv, remade when its requirements change; its ``mutmut``."""
     requirements = HERE / "requirements.txt"
@@ -184,6 +167,25 @@ class Equivalent:
         return (module, original, mutated) == (self.module, self.line, self.mutant) and (
             not self.near or self.near in context
         )
+
+
+@dataclass
+class Result:
+    module: str
+    killed: int = 0
+    timeouts: int = 0
+    equivalent: int = 0
+    survivors: list[str] = field(default_factory=list)
+    # Accepted equivalents of this module that no surviving mutant matched: out of date.
+    unmatched: list[Equivalent] = field(default_factory=list)
+
+    @property
+    def counted(self) -> int:
+        return self.killed + self.timeouts + len(self.survivors)
+
+    @property
+    def score(self) -> float:
+        return (self.killed + self.timeouts) / self.counted if self.counted else 1.0
 
 
 def equivalents() -> list[Equivalent]:
@@ -284,7 +286,8 @@ def statuses(copy: Path) -> dict[tuple[int, str, int], tuple[int, str]]:
 
 def collect(mutmut: Path, module: str, runs: list[Path]) -> Result:
     result = Result(module)
-    accepted = equivalents()
+    accepted = [entry for entry in equivalents() if entry.module == module]
+    matched: set[Equivalent] = set()
     by_run = [statuses(copy) for copy in runs]
     for key, (mutant_id, status) in by_run[0].items():
         seen = [status, *(other[key][1] for other in by_run[1:] if key in other)]
@@ -300,10 +303,13 @@ def collect(mutmut: Path, module: str, runs: list[Path]) -> Result:
                 text=True,
                 check=False,
             ).stdout
-            if any(entry.matches(module, diff) for entry in accepted):
+            hits = {entry for entry in accepted if entry.matches(module, diff)}
+            if hits:
                 result.equivalent += 1
+                matched |= hits
             else:
                 result.survivors.append(diff.strip())
+    result.unmatched = [entry for entry in accepted if entry not in matched]
     return result
 
 
@@ -331,6 +337,12 @@ def main() -> int:
     for result in results:
         for diff in result.survivors:
             print(f"\nsurvived in {result.module}:\n{diff}")
+        for entry in result.unmatched:
+            print(
+                f"\nequivalent.toml lists a mutant of {result.module} that no survivor matches"
+                f" (killed now, or its line changed; remove the entry):\n"
+                f"- {entry.line}\n+ {entry.mutant}"
+            )
     print(f"\n{'module':<36} {'killed':>7} {'timeout':>7} {'survived':>8} {'equiv.':>6} score")
     for result in results:
         print(
