@@ -153,6 +153,21 @@ async def test_two_tabs_refreshing_at_once_both_keep_the_session(scratch: Databa
         assert await refresh(scratch, tab.refresh_token, grace_seconds=30)
 
 
+async def test_a_replay_at_the_last_instant_of_the_grace_window_keeps_the_session(
+    scratch: Database,
+) -> None:
+    await create_user(scratch, "edge_tab")
+    pair = await login(scratch, "edge_tab")
+    rotated_at = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    with freeze_time(rotated_at, real_asyncio=True):
+        rotated = await refresh(scratch, pair.refresh_token, grace_seconds=30)
+
+    with freeze_time(rotated_at + timedelta(seconds=30), real_asyncio=True):
+        late_tab = await refresh(scratch, pair.refresh_token, grace_seconds=30)
+        for tab in (rotated, late_tab):  # both tabs go on in the session
+            assert await refresh(scratch, tab.refresh_token, grace_seconds=30)
+
+
 async def test_a_reuse_after_the_grace_window_ends_the_session(scratch: Database) -> None:
     await create_user(scratch, "late_replay")
     pair = await login(scratch, "late_replay")

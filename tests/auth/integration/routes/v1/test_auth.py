@@ -345,6 +345,31 @@ async def test_restore_password_answers_the_same_whether_or_not_the_email_exists
     assert [mail["To"] for mail in mails] == [user.email]
 
 
+@pytest.mark.parametrize(
+    ("app_url", "link"),
+    [
+        ("https://app.example.com", "https://app.example.com/reset-password?token="),
+        ("https://app.example.com/", "https://app.example.com/reset-password?token="),
+        ("https://example.com/BOX/", "https://example.com/BOX/reset-password?token="),
+    ],
+)
+async def test_the_reset_mail_links_to_app_url_with_one_slash(
+    client: httpx.AsyncClient,
+    sent_mail: SentMail,
+    monkeypatch: pytest.MonkeyPatch,
+    app_url: str,
+    link: str,
+) -> None:
+    monkeypatch.setattr(app_config, "APP_URL", app_url)
+    user = await UserFactory.create()
+
+    await request_reset(client, user.email)
+
+    [mail] = await sent_mail.wait_for(1)
+    assert mail["Subject"] == "Reset your password"
+    assert link in parts(mail)[0]
+
+
 async def test_reset_password_with_the_mailed_token(
     client: httpx.AsyncClient, sent_mail: SentMail, db: AsyncSession
 ) -> None:
