@@ -24,9 +24,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import tomllib
 import venv
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,6 +124,9 @@ WITH_REDIS = {
     **EMBEDDED,
     "TEST_REDIS_URL": os.environ.get("MUTATE_REDIS_URL", "redis://127.0.0.1:6379/13"),
 }
+# The Redis runs share that database (their tests flush it and fill limiters' buckets): one at
+# a time, or one run's state fails or passes the other's tests.
+REDIS_RUNS = threading.Lock()
 BACKENDS: dict[str, dict[str, dict[str, str]]] = {
     "app/core/services/ratelimit.py": {"embedded": EMBEDDED, "redis": WITH_REDIS},
     "app/core/api/limiter.py": {"embedded": EMBEDDED, "redis": WITH_REDIS},
@@ -261,7 +266,8 @@ def run_backend(
     command = [str(mutmut), "run", "--paths-to-mutate", module, "--runner", runner]
     command += ["--tests-dir", "tests", "--simple-output", "--no-progress", "--CI"]
     log = WORK / f"{copy.name}.log"
-    with log.open("w") as output:
+    shared = REDIS_RUNS if settings["TEST_REDIS_URL"] else nullcontext()
+    with shared, log.open("w") as output:
         subprocess.run(command, cwd=copy, env=env, stdout=output, stderr=subprocess.STDOUT)
     if not (copy / ".mutmut-cache").exists():
         raise SystemExit(f"{module}: mutmut did not run; see {log}")

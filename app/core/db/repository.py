@@ -242,11 +242,16 @@ class BaseRepository(Generic[ModelT]):
     async def commit(self, db: AsyncSession) -> None:
         await db.commit()
 
-    def _attribute(self, name: str, param: str = "field") -> InstrumentedAttribute[Any]:
-        if name not in inspect(self.model).columns:
-            raise InvalidListParams(param, f"unknown field {name!r}")
+    def _attribute(self, name: str) -> InstrumentedAttribute[Any]:
+        """A column the repository itself relies on (``id``, ``deleted_at``)."""
         attribute: InstrumentedAttribute[Any] = getattr(self.model, name)
         return attribute
+
+    def _listed(self, name: str, param: str) -> InstrumentedAttribute[Any]:
+        """The column a client names in list parameter ``param``; refused if there is none."""
+        if name not in inspect(self.model).columns:
+            raise InvalidListParams(param, f"unknown field {name!r}")
+        return self._attribute(name)
 
     def _python_type(self, name: str) -> type:
         try:
@@ -258,7 +263,7 @@ class BaseRepository(Generic[ModelT]):
     def _conditions(self, filters: Sequence[FilterParam]) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         for item in filters:
-            attribute = self._attribute(item.field, "filters")
+            attribute = self._listed(item.field, "filters")
             python_type = self._python_type(item.field)
             try:
                 values = [coerce_value(python_type, value) for value in self._values(item)]
@@ -281,7 +286,7 @@ class BaseRepository(Generic[ModelT]):
     def _order_by(self, sort: Sequence[SortParam]) -> list[ColumnElement[Any]]:
         order_by: list[ColumnElement[Any]] = []
         for item in sort:
-            attribute = self._attribute(item.field, "sort")
+            attribute = self._listed(item.field, "sort")
             order_by.append(attribute.desc() if item.order == "desc" else attribute.asc())
         if not any(item.field == "id" for item in sort):
             # A unique tie-breaker keeps pages stable when sort values repeat.

@@ -7,20 +7,24 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.exceptions import InvalidResetToken, InvalidToken
 from app.auth.models import User, UserStatus
-from app.auth.repositories import PasswordResetTokenRepository
+from app.auth.repositories import PasswordResetTokenRepository, UserRepository
+from app.auth.schemas.user import ProfileUpdate
 from app.auth.services.auth import AuthService, TokenPair
 from app.auth.services.tokens import new_opaque_token
 from app.auth.services.user import UserService
 from app.core.configs import app_config
 from app.core.db import BaseModel, Database, utcnow
+from app.core.exceptions import AlreadyExistsError
 from app.core.services.events import FastAPIEventsService
 from app.core.services.mail import mail_service
 
@@ -223,3 +227,68 @@ async def test_a_reset_token_used_at_once_works_once(scratch: Database) -> None:
 
     assert results.count(None) == 1
     assert all(isinstance(result, InvalidResetToken) for result in results if result is not None)
+
+
+class Race:
+    """Once ``armed``, the next check that a name is free is followed at once by another
+    registration of ``contested`` that commits: the race only unique indexes can settle."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.armed = False
+
+    async def interleave(self) -> None:
+        if self.armed:
+            self.armed = False
+            await create_user(self.database, "contested")
+
+
+@pytest.fixture
+def race(scratch: Database, monkeypatch: pytest.MonkeyPatch) -> Race:
+    if scratch.engine.dialect.name == "sqlite":
+        # A writer holds SQLite's write lock from its first statement: no one slips in.
+        pytest.skip("SQLite serialises writers")
+    race = Race(scratch)
+    checked = UserRepository.taken_fields
+
+    async def check_then_lose(self: UserRepository, db: AsyncSession, **fields: Any) -> Any:
+        found = await checked(self, db, **fields)
+        await race.interleave()
+        return found
+
+    monkeypatch.setattr(UserRepository, "taken_fields", check_then_lose)
+    return race
+
+
+TAKEN = r"^The email or username is already taken$"
+
+
+async def test_a_registration_that_loses_the_race_for_its_name_is_told_it_is_taken(
+    scratch: Database, race: Race
+) -> None:
+    race.armed = True
+
+    with pytest.raises(AlreadyExistsError, match=TAKEN):
+        await create_user(scratch, "contested")
+
+    async with scratch.session(read_only=True) as session:
+        count = (await session.execute(text("SELECT count(*) FROM users"))).scalar_one()
+    assert count == 1
+
+
+async def test_a_rename_that_loses_the_race_for_the_name_is_told_it_is_taken(
+    scratch: Database, race: Race
+) -> None:
+    await create_user(scratch, "renaming")
+    async with scratch.session() as session:
+        user_id = (
+            await session.execute(text("SELECT id FROM users WHERE username = 'renaming'"))
+        ).scalar_one()
+        service = UserService(session, FastAPIEventsService(session))
+        user = await service.get(user_id)
+        race.armed = True
+
+        with pytest.raises(AlreadyExistsError, match=TAKEN):
+            await service.update_profile(user, ProfileUpdate(username="contested"), None)
+
+        assert (await service.get(user_id)).username == "renaming"

@@ -3,22 +3,20 @@ password checks are limited per account, whoever makes them."""
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from app.auth.services.passwords import password_attempts
 from app.core.configs import app_config
-from app.core.db import database
 from app.core.exceptions import TooManyAttempts
 from app.core.services.ratelimit import AttemptLimiter
 from app.core.services.redis import redis_connection
 from tests.auth.factories.user import UserFactory
 from tests.conftest import SentMail
 from tests.queue import drain_queue
+from tests.sql import sent_statements
 from tests.utils import client_at, login_user
 
 LOGIN = "/api/v1/auth/login"
@@ -38,20 +36,11 @@ async def test_restore_password_does_no_lookup_on_the_request_path(
     client: httpx.AsyncClient, sent_mail: SentMail
 ) -> None:
     user = await UserFactory.create()
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_statements() as statements:
         known = await client.post("/api/v1/auth/restore-password", json={"email": user.email})
         unknown = await client.post(
             "/api/v1/auth/restore-password", json={"email": "nobody@example.com"}
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()

@@ -5,11 +5,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.core.db import BaseRepository, FilterParam, database
 from app.core.db.counts import AppSession, count_cache
 from tests.core.models import Widget, WidgetKind
+from tests.sql import sent_statements
 
 
 class WidgetRepository(BaseRepository[Widget]):
@@ -22,18 +23,10 @@ widgets = WidgetRepository()
 @contextmanager
 def counted_queries() -> Iterator[list[str]]:
     """The ``COUNT`` statements sent to the database while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "count(" in statement.lower():
-            seen.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    counts: list[str] = []
+    with sent_statements() as statements:
+        yield counts
+    counts += [statement for statement in statements if "count(" in statement.lower()]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from app.core.db.counts import AppSession
 from app.core.db.repository import _adapter, coerce_value, fits_column
 from app.core.exceptions import InvalidListParams
 from tests.core.models import SoftWidget, Widget, WidgetKind
+from tests.sql import sent_statements
 
 
 class WidgetRepository(BaseRepository[Widget]):
@@ -89,7 +90,7 @@ async def test_update_changes_fields_and_updated_at(db: AsyncSession) -> None:
 async def test_update_refuses_unknown_attribute(db: AsyncSession) -> None:
     widget = await widgets.create(db, {"name": "x", "size": 1, "kind": WidgetKind.GEAR})
 
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=r"^Widget has no mapped attribute 'nope'$"):
         await widgets.update(db, widget, {"nope": 1})
 
 
@@ -223,6 +224,44 @@ async def test_list_rejects_unknown_columns(db: AsyncSession) -> None:
 
     assert sort_error.value.param == "sort"
     assert filter_error.value.param == "filters"
+    assert sort_error.value.detail == filter_error.value.detail == "unknown field 'secret'"
+
+
+async def test_a_value_that_does_not_fit_names_its_field_and_the_reason(db: AsyncSession) -> None:
+    with pytest.raises(ValueError, match="valid integer") as reason:
+        coerce_value(int, "x")
+
+    with pytest.raises(InvalidListParams) as error:
+        await widgets.get_list(db, ListParams(filters=[FilterParam(field="size", value="x")]))
+
+    assert error.value.detail == f"invalid value for 'size': {reason.value}"
+
+
+async def test_rows_tied_on_the_sort_come_in_id_order(db: AsyncSession) -> None:
+    await make_widgets(db)
+    by_size = ListParams(sort=[SortParam(field="size", order="desc")])
+    by_id = ListParams(sort=[SortParam(field="id", order="desc")])
+
+    with sent_statements(db.get_bind()) as statements:
+        sized = await widgets.get_list(db, by_size)
+        newest = await widgets.get_list(db, by_id)
+
+    assert [w.name for w in sized.items] == ["echo", "alpha", "charlie", "delta", "bravo"]
+    assert [w.name for w in newest.items] == ["echo", "delta", "charlie", "bravo", "alpha"]
+    pages = [" ".join(statement.split()) for statement in statements if "ORDER BY" in statement]
+    assert "ORDER BY test_widgets.size DESC, test_widgets.id ASC LIMIT" in pages[0]
+    assert "ORDER BY test_widgets.id DESC LIMIT" in pages[1]  # no second id term
+
+
+async def test_a_page_past_the_last_row_reads_only_the_total(db: AsyncSession) -> None:
+    await make_widgets(db)
+
+    with sent_statements(db.get_bind()) as statements:
+        page = await widgets.get_list(db, ListParams(page=6, per_page=1))
+
+    assert (page.items, page.total) == ([], 5)
+    assert len(statements) == 1
+    assert "count(" in statements[0].lower()
 
 
 async def test_pagination_edges(db: AsyncSession) -> None:
@@ -305,6 +344,29 @@ async def test_where_narrows_the_page_and_the_total_alike_each_cached_on_its_own
     assert ([w.name for w in small.items], small.total) == (["bravo", "delta"], 2)
     assert big_again.total == 3
     assert (await widgets.get_list(db, params)).total == 5
+
+
+async def test_a_total_with_a_condition_renews_when_its_own_table_changes(
+    db: AppSession,
+) -> None:
+    await make_widgets(db)
+    await db.commit()
+    assert await widgets.count(db, where=Widget.size >= 3) == 3
+
+    await widgets.create(db, {"name": "foxtrot", "size": 9, "kind": WidgetKind.GEAR})
+    await db.commit()
+
+    assert await widgets.count(db, where=Widget.size >= 3) == 4
+
+
+async def test_totals_with_and_without_deleted_rows_are_cached_apart(db: AppSession) -> None:
+    await soft_widgets.create(db, {"name": "kept"})
+    await soft_widgets.delete(db, await soft_widgets.create(db, {"name": "gone"}))
+    await db.commit()
+
+    assert await soft_widgets.count(db) == 1
+    assert await soft_widgets.count(db, with_deleted=True) == 2
+    assert await soft_widgets.count(db) == 1
 
 
 async def test_a_boolean_column_alone_is_a_condition(db: AppSession) -> None:

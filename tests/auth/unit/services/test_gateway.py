@@ -1,5 +1,4 @@
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import auth_gateway
@@ -9,6 +8,7 @@ from app.auth.services.user import UserService
 from app.core.db import utcnow
 from app.core.services.events import FastAPIEventsService
 from tests.auth.factories.user import UserFactory
+from tests.sql import sent_statements
 
 
 def gateway(db: AsyncSession) -> AuthGateway:
@@ -44,17 +44,8 @@ async def test_get_user_list_pages_dtos(db: AsyncSession) -> None:
 async def test_get_users_reads_many_in_one_query_in_the_order_asked(db: AsyncSession) -> None:
     amy, kim = await UserFactory.create(username="amy"), await UserFactory.create(username="kim")
     gone = await UserFactory.create(deleted_at=utcnow())
-    statements: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(db.get_bind()) as statements:
         users = await gateway(db).get_users([kim.id, gone.id, 2**63, amy.id, kim.id, 987654])
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
     assert [dto.username for dto in users] == ["kim", "amy"]
     assert len(statements) == 1
