@@ -12,6 +12,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from app.core.configs import app_config
 
+# APP_URL as configured, and how every mailed link starts: one slash, whatever it ends with.
+APP_URL_LINK_BASES = [
+    ("https://app.example.com", "https://app.example.com/"),
+    ("https://app.example.com/", "https://app.example.com/"),
+    ("https://example.com/BOX/", "https://example.com/BOX/"),
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
