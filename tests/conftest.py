@@ -27,7 +27,7 @@ from app.core.services.redis import optional_redis, redis_connection
 from app.main import create_app
 from tests.core.routes import router as test_router
 from tests.factories.async_alchemy_factory import current_session
-from tests.mail import Mailbox, SMTPServer
+from tests.mail import APP_URL_LINK_BASES, Mailbox, SMTPServer
 from tests.queue import drain_queue
 from tests.services import unreachable_services
 
@@ -173,3 +173,11 @@ class SentMail:
 @pytest.fixture
 def sent_mail(app: FastAPI, mailbox: Mailbox) -> SentMail:
     return SentMail(mailbox)
+
+
+@pytest.fixture(params=APP_URL_LINK_BASES, ids=lambda pair: pair[0])
+def link_base(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``APP_URL`` set to each of the ways it may end; how every mailed link must start."""
+    app_url, base = request.param
+    monkeypatch.setattr(app_config, "APP_URL", app_url)
+    return str(base)
