@@ -105,12 +105,17 @@ async def finish_in_process_tasks() -> AsyncIterator[None]:
 
 @pytest.fixture(autouse=True)
 async def fresh_cache() -> AsyncIterator[None]:
-    """Each test starts with an empty cache (``@cached`` responses, marks, totals), and one that
-    made Redis fail leaves no skipped calls or replays to the next."""
+    """Each test starts with an empty cache (``@cached`` responses, marks, totals) and full
+    rate-limit budgets in Redis (on SQLite, the next test's user may get the same id), and one
+    that made Redis fail leaves no skipped calls or replays to the next."""
     yield
     await optional_redis.close()
     if redis_connection.connected or not app_config.REDIS_URL:  # the app's cache, once opened
         await cache_service.clear()
+    if redis_connection.connected:
+        spent = [key async for key in redis_connection.client.scan_iter("ratelimit:*")]
+        if spent:
+            await redis_connection.client.delete(*spent)
 
 
 @pytest.fixture
